@@ -19,3 +19,6 @@ export function fixtureFolders(): Map<string, string[]> {
   }
   return out
 }
+
+/** Test options for a real-fixture test: skipped, with a message that says why, when the folder is absent. */
+export const needsFixtures: { skip?: string } = HAVE_FIXTURES ? {} : { skip: NO_FIXTURES }
