@@ -1,0 +1,118 @@
+// The command line: `metric-compactor compact [options] -o OUTDIR FILE...`.
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import cliProgress from 'cli-progress'
+import { CompactorError } from './errors.ts'
+import { compact, DEFAULT_FREQUENCY_MS, DEFAULT_RECORDS_PER_FILE, FREQUENCIES, type CompactionResult } from './compaction/compact.ts'
+import { toJson } from './json.ts'
+
+const USAGE = `usage: metric-compactor compact [--frequency-ms N] [--records-per-file N] [--dateint YYYYMMDD]
+                                [--organization-id ID] -o OUTDIR FILE...
+
+Compacts cooked metric parquet segments into OUTDIR: tbl_<segment_id>.parquet files and
+manifest.json (segment metadata per file and the compaction report).
+
+  --frequency-ms N       bucket width in ms: ${FREQUENCIES.join(', ')} (default ${DEFAULT_FREQUENCY_MS})
+  --records-per-file N   rows per output file at most, split between series (default ${DEFAULT_RECORDS_PER_FILE})
+  --dateint YYYYMMDD     the bundle's day: rows outside it are kept and counted
+  --organization-id ID   the bundle's organization (part of the segment ids)
+  -o, --out OUTDIR       output directory (created if missing)
+  -q, --quiet            no progress bar and no summary line
+`
+
+/** Runs the CLI; returns the process exit code (0 ok, 1 the compaction failed, 2 bad usage). */
+export async function main (argv: readonly string[], io = { out: process.stdout, err: process.stderr }): Promise<number> {
+  const [command, ...rest] = argv
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.out.write(USAGE)
+    return command === undefined ? 2 : 0
+  }
+  if (command !== 'compact') return usageError(io.err, `unknown command '${command}'`)
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      allowPositionals: true,
+      options: {
+        'frequency-ms': { type: 'string' },
+        'records-per-file': { type: 'string' },
+        dateint: { type: 'string' },
+        'organization-id': { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        quiet: { type: 'boolean', short: 'q' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  } catch (err) {
+    return usageError(io.err, (err as Error).message)
+  }
+  const { values, positionals } = parsed
+  if (values.help) {
+    io.out.write(USAGE)
+    return 0
+  }
+  if (!values.out) return usageError(io.err, 'missing -o OUTDIR')
+  if (positionals.length === 0) return usageError(io.err, 'no input files')
+  const frequencyMs = integerOption(values['frequency-ms'], DEFAULT_FREQUENCY_MS)
+  if (frequencyMs === null || !FREQUENCIES.includes(frequencyMs)) {
+    return fail(io.err, new CompactorError('CMP_ERR_BAD_FREQUENCY', `got '${values['frequency-ms']}'`))
+  }
+  const recordsPerFile = integerOption(values['records-per-file'], DEFAULT_RECORDS_PER_FILE)
+  if (recordsPerFile === null || recordsPerFile < 1) return usageError(io.err, `--records-per-file must be a positive integer, got '${values['records-per-file']}'`)
+  const dateint = integerOption(values.dateint, undefined)
+  if (dateint === null) return usageError(io.err, `--dateint must be YYYYMMDD, got '${values.dateint}'`)
+
+  const showProgress = !values.quiet && io.err === process.stderr && process.stderr.isTTY
+  const bar = showProgress ? new cliProgress.SingleBar({ format: 'compacting [{bar}] {percentage}% | {value}/{total} rows', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : null
+  try {
+    await mkdir(values.out, { recursive: true })
+    let started = false
+    const result = await compact({
+      inputs: positionals.map(path => ({ path, label: path })),
+      outDir: values.out,
+      frequencyMs,
+      recordsPerFile,
+      dateint,
+      organizationId: values['organization-id'],
+      onProgress: bar
+        ? (read, total) => {
+            if (!started) bar.start(total, 0)
+            started = true
+            bar.update(read)
+          }
+        : undefined,
+    })
+    bar?.stop()
+    await writeFile(join(values.out, 'manifest.json'), toJson(result) + '\n')
+    if (!values.quiet) io.out.write(summary(result, values.out) + '\n')
+    return 0
+  } catch (err) {
+    bar?.stop()
+    return fail(io.err, err)
+  }
+}
+
+/** One line a person reads after a run. */
+export function summary ({ files, report }: CompactionResult, outDir: string): string {
+  const dropped = Object.entries(report.dropped).filter(([, n]) => n > 0)
+  const drops = dropped.length === 0 ? 'none dropped' : `dropped ${dropped.map(([reason, n]) => `${n} ${reason}`).join(', ')}`
+  return `compacted ${report.inputs.length} file(s), ${report.rows_in} rows -> ${report.rows_out} rows in ${files.length} file(s) ` +
+    `(${report.sketch_merges} sketch merges, ${drops}) in ${(report.duration_ms / 1000).toFixed(2)} s -> ${outDir}`
+}
+
+function integerOption (text: string | undefined, fallback: number | undefined): number | null | undefined {
+  if (text === undefined) return fallback
+  return /^\d+$/.test(text) ? Number(text) : null
+}
+
+function usageError (err: NodeJS.WritableStream, message: string): number {
+  err.write(`metric-compactor: ${message}\n${USAGE}`)
+  return 2
+}
+
+function fail (err: NodeJS.WritableStream, error: unknown): number {
+  if (error instanceof CompactorError) err.write(`metric-compactor: ${error.code}: ${error.message}\n`)
+  else err.write(`metric-compactor: CMP_ERR_INTERNAL: ${error instanceof Error ? error.message : String(error)}\n`)
+  return 1
+}

@@ -1,0 +1,186 @@
+// Bucket truncation and group merge (DOMAIN.md section 4): consecutive rows, in sort order, with
+// equal (metric_name, chq_tid, bucket) become one output row. The first row supplies the other
+// columns; sketches are merged only for groups of two or more; count/sum/min/max merge exactly.
+import { SketchAccumulator, encodeValue } from './ddsketch.ts'
+import type { Batch } from './read.ts'
+import type { OutputRows } from './output.ts'
+import {
+  PERCENTILES, ROLLUP_AVG, ROLLUP_COLUMNS, ROLLUP_COUNT, ROLLUP_FIRST_PERCENTILE, ROLLUP_MAX, ROLLUP_MIN, ROLLUP_SUM,
+} from './schema.ts'
+
+/** The bucket a timestamp falls in: floor(ts / period) * period, exact for safe integers. */
+export function bucketOf (ts: number, periodMs: number): number {
+  const r = ts % periodMs
+  return r < 0 ? ts - r - periodMs : ts - r
+}
+
+/** The UTC day [start, end) in ms of a YYYYMMDD dateint, or null when it is not a real date. */
+export function dateintRange (dateint: number): [number, number] | null {
+  const y = Math.floor(dateint / 10000)
+  const m = Math.floor(dateint / 100) % 100
+  const d = dateint % 100
+  const start = Date.UTC(y, m - 1, d)
+  const day = new Date(start)
+  if (!Number.isInteger(dateint) || day.getUTCFullYear() !== y || day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return null
+  return [start, start + 86_400_000]
+}
+
+/** Counters the aggregation keeps for the report. */
+export interface AggregateStats {
+  rowsAggregated: number
+  rowsOutsideDateint: number
+  sketchMerges: number
+}
+
+const ROLLUPS = ROLLUP_COLUMNS.length
+const EXACT_SLOTS = [ROLLUP_COUNT, ROLLUP_SUM, ROLLUP_MIN, ROLLUP_MAX] as const
+
+/** Folds rows, fed in sort order, into output rows. */
+export class Aggregator {
+  /** Set when the row just added starts a new (name, tid) series; the caller clears it. */
+  seriesBoundary = false
+  readonly stats: AggregateStats = { rowsAggregated: 0, rowsOutsideDateint: 0, sketchMerges: 0 }
+
+  private readonly periodMs: number
+  private readonly day: [number, number] | null
+  private readonly out: OutputRows
+  private readonly merged = new SketchAccumulator()
+  private readonly scratch = new SketchAccumulator()
+  private readonly memberStats = new Float64Array(ROLLUPS)
+  private readonly rollupScratch = new Float64Array(ROLLUPS)
+
+  // The open group: its first row, bucket and exact statistics so far.
+  private first: Batch | null = null
+  private firstRow = -1
+  private bucket = 0
+  private members = 0
+  private count = 0
+  private sum = 0
+  private min = 0
+  private max = 0
+
+  constructor (periodMs: number, out: OutputRows, dateint: [number, number] | null) {
+    this.periodMs = periodMs
+    this.out = out
+    this.day = dateint
+  }
+
+  /** Adds one usable row; closes the open group first when the row starts another. */
+  add (batch: Batch, row: number): void {
+    const bucket = bucketOf(batch.ts[row], this.periodMs)
+    this.stats.rowsAggregated++
+    if (this.day && (bucket < this.day[0] || bucket >= this.day[1])) this.stats.rowsOutsideDateint++
+    const first = this.first
+    if (first !== null) {
+      const sameSeries = first.tidWords[2 * this.firstRow] === batch.tidWords[2 * row] &&
+        first.tidWords[2 * this.firstRow + 1] === batch.tidWords[2 * row + 1] &&
+        first.names[this.firstRow] === batch.names[row]
+      if (sameSeries && bucket === this.bucket) {
+        this.addMember(batch, row)
+        return
+      }
+      this.closeGroup()
+      if (!sameSeries) this.seriesBoundary = true
+    }
+    this.first = batch
+    this.firstRow = row
+    this.bucket = bucket
+    this.members = 1
+  }
+
+  /** Closes the last open group. */
+  finish (): void {
+    if (this.first !== null) this.closeGroup()
+    this.first = null
+  }
+
+  private addMember (batch: Batch, row: number): void {
+    if (this.members === 1) {
+      this.merged.reset()
+      this.mergeSketch(this.first!, this.firstRow)
+      this.exactStats(this.first!, this.firstRow)
+      this.count = this.memberStats[ROLLUP_COUNT]
+      this.sum = this.memberStats[ROLLUP_SUM]
+      this.min = this.memberStats[ROLLUP_MIN]
+      this.max = this.memberStats[ROLLUP_MAX]
+    }
+    this.mergeSketch(batch, row)
+    this.exactStats(batch, row)
+    this.count += this.memberStats[ROLLUP_COUNT]
+    this.sum += this.memberStats[ROLLUP_SUM]
+    if (this.memberStats[ROLLUP_MIN] < this.min) this.min = this.memberStats[ROLLUP_MIN]
+    if (this.memberStats[ROLLUP_MAX] > this.max) this.max = this.memberStats[ROLLUP_MAX]
+    this.members++
+    this.stats.sketchMerges++
+  }
+
+  private mergeSketch (batch: Batch, row: number): void {
+    const sketch = batch.sketches[row]
+    if (sketch && sketch.length > 0) this.merged.addEncoded(sketch)
+    else this.merged.addValue(batch.rollups[ROLLUP_SUM][row])
+  }
+
+  /** count, sum, min and max of one input row into memberStats: its rollups, or its sketch where they are absent. */
+  private exactStats (batch: Batch, row: number): void {
+    const stats = this.memberStats
+    const sketch = batch.sketches[row]
+    if (!sketch || sketch.length === 0) {
+      const v = batch.rollups[ROLLUP_SUM][row]
+      stats[ROLLUP_COUNT] = 1
+      stats[ROLLUP_SUM] = v
+      stats[ROLLUP_MIN] = v
+      stats[ROLLUP_MAX] = v
+      return
+    }
+    let computed = false
+    for (const r of EXACT_SLOTS) {
+      if (batch.rollupPresent[r][row] === 1) stats[r] = batch.rollups[r][row]
+      else {
+        if (!computed) this.rollupsFromSketch(sketch)
+        computed = true
+        stats[r] = this.rollupScratch[r]
+      }
+    }
+  }
+
+  private rollupsFromSketch (sketch: Uint8Array): void {
+    this.scratch.reset()
+    this.scratch.addEncoded(sketch)
+    this.scratch.rollups(this.rollupScratch)
+  }
+
+  private closeGroup (): void {
+    const batch = this.first!
+    const row = this.firstRow
+    const sketch = batch.sketches[row]
+    const rebuilt = !sketch || sketch.length === 0
+    const out = this.out
+    if (this.members > 1) {
+      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, this.merged.encode(), batch, row)
+      const r = out.rollups
+      r[ROLLUP_COUNT][i] = this.count
+      r[ROLLUP_SUM][i] = this.sum
+      r[ROLLUP_AVG][i] = this.sum / this.count
+      r[ROLLUP_MIN][i] = this.min
+      r[ROLLUP_MAX][i] = this.max
+      for (let p = 0; p < PERCENTILES.length; p++) r[ROLLUP_FIRST_PERCENTILE + p][i] = this.merged.quantile(PERCENTILES[p])
+    } else if (rebuilt) {
+      const v = batch.rollups[ROLLUP_SUM][row]
+      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, encodeValue(v), batch, row)
+      for (let r = 0; r < ROLLUPS; r++) out.rollups[r][i] = v
+      out.rollups[ROLLUP_COUNT][i] = 1
+    } else {
+      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, sketch, batch, row)
+      let computed = false
+      for (let r = 0; r < ROLLUPS; r++) {
+        if (batch.rollupPresent[r][row] === 1) out.rollups[r][i] = batch.rollups[r][row]
+        else {
+          if (!computed) this.rollupsFromSketch(sketch)
+          computed = true
+          out.rollups[r][i] = this.rollupScratch[r]
+        }
+      }
+    }
+    this.first = null
+  }
+}

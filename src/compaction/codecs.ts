@@ -1,0 +1,64 @@
+// Page codecs for reading and writing parquet: ZSTD through native zstd (bounded output buffers),
+// Snappy, Gzip, Brotli and LZ4 for reading. Every decompressor refuses a page whose declared size
+// exceeds the cap before allocating it, so a hostile header cannot drive an allocation.
+import { createRequire } from 'node:module'
+import { gunzipSync } from 'node:zlib'
+import { snappyUncompress } from 'hyparquet'
+import { compressors as fallbackCompressors } from 'hyparquet-compressors'
+import type { Compressors } from 'hyparquet'
+
+const require = createRequire(import.meta.url)
+const zstd = require('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js')
+
+/** Largest page (uncompressed) the reader accepts: real pages are at most a few MiB. */
+export const MAX_PAGE_BYTES = 256 * 1024 * 1024
+
+/** ZSTD level for output files: 3 is zstd's default and lakerunner's. */
+export const ZSTD_LEVEL = 3
+
+export class PageSizeError extends Error {}
+
+function checkedSize (outputLength: number): number {
+  if (!Number.isInteger(outputLength) || outputLength < 0 || outputLength > MAX_PAGE_BYTES) {
+    throw new PageSizeError(`page claims ${outputLength} uncompressed bytes (limit ${MAX_PAGE_BYTES})`)
+  }
+  return outputLength
+}
+
+const dctx = new zstd.DCtx()
+const cctx = new zstd.CCtx()
+
+/** Decompressors for hyparquet: each allocates exactly the declared page size, after checking it. */
+export const readCompressors: Compressors = {
+  ZSTD (input, outputLength) {
+    const out = new Uint8Array(checkedSize(outputLength))
+    const n = dctx.decompress(out, input)
+    if (n !== outputLength) throw new Error(`zstd page decompressed to ${n} bytes, header says ${outputLength}`)
+    return out
+  },
+  SNAPPY (input, outputLength) {
+    const out = new Uint8Array(checkedSize(outputLength))
+    snappyUncompress(input, out)
+    return out
+  },
+  GZIP (input, outputLength) {
+    const out = gunzipSync(input, { maxOutputLength: Math.max(1, checkedSize(outputLength)) })
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+  },
+  BROTLI (input, outputLength) {
+    return fallbackCompressors.BROTLI!(input, checkedSize(outputLength))
+  },
+  LZ4 (input, outputLength) {
+    return fallbackCompressors.LZ4!(input, checkedSize(outputLength))
+  },
+  LZ4_RAW (input, outputLength) {
+    return fallbackCompressors.LZ4_RAW!(input, checkedSize(outputLength))
+  },
+}
+
+/** ZSTD compressor for hyparquet-writer: returns the compressed page. */
+export function zstdCompress (input: Uint8Array): Uint8Array {
+  const out = new Uint8Array(zstd.compressBound(input.length))
+  const n = cctx.compress(out, input, ZSTD_LEVEL)
+  return out.subarray(0, n)
+}

@@ -1,0 +1,73 @@
+// Deterministic identities: segment ids from the bundle and its inputs, row ids (chq_id) from the
+// segment id and row position, and the metric-name fingerprints of DOMAIN.md section 5.
+import { createHash } from 'node:crypto'
+
+const INT63_MASK = (1n << 63n) - 1n
+
+/**
+ * A positive 63-bit segment id: a hash of the bundle key, the inputs' identities (segment ids or
+ * content hashes) and the output file's index. The same bundle gives the same ids on a retry.
+ */
+export function segmentIdFor (bundleKey: string, inputIds: readonly string[], fileIndex: number): bigint {
+  const hash = createHash('sha256')
+  hash.update(bundleKey)
+  for (const id of inputIds) hash.update('\0' + id)
+  hash.update('\0#' + fileIndex)
+  const id = hash.digest().readBigUInt64BE(0) & INT63_MASK
+  return id === 0n ? 1n : id
+}
+
+// Crockford base32, lower case: 13 characters hold a 64-bit id.
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'
+const CODES = Array.from(ALPHABET, c => c.charCodeAt(0))
+
+/** Row ids of a file: chq_id for rows [0, n), 13 base32 characters of a 64-bit hash of (segment id, row). */
+export function rowIds (segmentId: bigint, n: number): string[] {
+  const seedHi = Number((segmentId >> 32n) & 0xffffffffn) | 0
+  const seedLo = Number(segmentId & 0xffffffffn) | 0
+  const ids = new Array<string>(n)
+  const chars = new Array<number>(13)
+  for (let i = 0; i < n; i++) {
+    const hi = fmix32(seedHi ^ Math.imul(i, 0x9E3779B1)) >>> 0
+    const lo = fmix32(seedLo ^ fmix32(i + 0x7F4A7C15)) >>> 0
+    // 64 bits as 13 groups of 5, most significant first (the first group has 4 bits)
+    chars[0] = CODES[hi >>> 28]
+    chars[1] = CODES[(hi >>> 23) & 31]
+    chars[2] = CODES[(hi >>> 18) & 31]
+    chars[3] = CODES[(hi >>> 13) & 31]
+    chars[4] = CODES[(hi >>> 8) & 31]
+    chars[5] = CODES[(hi >>> 3) & 31]
+    chars[6] = CODES[((hi & 7) << 2) | (lo >>> 30)]
+    chars[7] = CODES[(lo >>> 25) & 31]
+    chars[8] = CODES[(lo >>> 20) & 31]
+    chars[9] = CODES[(lo >>> 15) & 31]
+    chars[10] = CODES[(lo >>> 10) & 31]
+    chars[11] = CODES[(lo >>> 5) & 31]
+    chars[12] = CODES[lo & 31]
+    ids[i] = String.fromCharCode.apply(null, chars)
+  }
+  return ids
+}
+
+function fmix32 (h: number): number {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h
+}
+
+/** H(s) of DOMAIN.md section 5: h = 31*h + byte over the UTF-8 bytes, signed 64-bit wrap-around. */
+export function fingerprint (s: string): bigint {
+  let h = 0n
+  for (const byte of Buffer.from(s, 'utf8')) h = BigInt.asIntN(64, 31n * h + BigInt(byte))
+  return h
+}
+
+/** The fingerprints of a file holding these metric names: the wildcard plus one per name, sorted. */
+export function metricFingerprints (names: readonly string[]): bigint[] {
+  const set = new Set<bigint>([fingerprint('metric_name:.*')])
+  for (const name of names) set.add(fingerprint('metric_name:' + name))
+  return [...set].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+}

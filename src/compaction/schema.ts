@@ -1,0 +1,86 @@
+// Column names (current and legacy), logical column types and their union, and the key columns.
+
+/** The logical type of a column as the engine sees it. */
+export type ColumnType = 'string' | 'bytes' | 'int64' | 'double' | 'bool'
+
+export const METRIC_NAME = 'metric_name'
+export const TID = 'chq_tid'
+export const TIMESTAMP = 'chq_timestamp'
+export const TSNS = 'chq_tsns'
+export const SKETCH = 'chq_sketch'
+export const ROW_ID = 'chq_id'
+export const METRIC_TYPE = 'chq_metric_type'
+
+/** Rollup columns, in the order the engine keeps them (slot i of every rollup array). */
+export const ROLLUP_COLUMNS = [
+  'chq_rollup_count', 'chq_rollup_sum', 'chq_rollup_avg', 'chq_rollup_min', 'chq_rollup_max',
+  'chq_rollup_p25', 'chq_rollup_p50', 'chq_rollup_p75', 'chq_rollup_p90', 'chq_rollup_p95', 'chq_rollup_p99',
+] as const
+export const ROLLUP_COUNT = 0
+export const ROLLUP_SUM = 1
+export const ROLLUP_AVG = 2
+export const ROLLUP_MIN = 3
+export const ROLLUP_MAX = 4
+export const ROLLUP_FIRST_PERCENTILE = 5
+export const PERCENTILES = [0.25, 0.5, 0.75, 0.9, 0.95, 0.99] as const
+
+/** Columns whose type is fixed whatever an input says, and which every output has. */
+export const FORCED_TYPES: ReadonlyMap<string, ColumnType> = new Map<string, ColumnType>([
+  [METRIC_NAME, 'string'], [TID, 'int64'], [TIMESTAMP, 'int64'], [TSNS, 'int64'],
+  [SKETCH, 'bytes'], [ROW_ID, 'string'], [METRIC_TYPE, 'string'],
+  ...ROLLUP_COLUMNS.map(c => [c, 'double'] as [string, ColumnType]),
+])
+
+/** Columns the engine computes or rewrites itself; everything else is carried from a group's first row. */
+export const ENGINE_COLUMNS: ReadonlySet<string> = new Set([METRIC_NAME, TID, TIMESTAMP, TSNS, SKETCH, ROW_ID, ...ROLLUP_COLUMNS])
+
+const LEGACY_EXTRAS = new Set(['description', 'unit', 'scope_name', 'scope_url'])
+
+/** Translates a column name of either generation to its current name (DOMAIN.md section 2). */
+export function currentName (name: string): string {
+  if (name === '_cardinalhq.name') return METRIC_NAME
+  if (name.startsWith('_cardinalhq.')) return 'chq_' + dotsToUnderscores(name.slice('_cardinalhq.'.length))
+  if (name.startsWith('rollup_')) return 'chq_' + dotsToUnderscores(name)
+  if (name === 'sketch') return SKETCH
+  if (name.startsWith('metric.')) return 'attr_' + dotsToUnderscores(name.slice('metric.'.length))
+  if (name.startsWith('resource.')) return 'resource_' + dotsToUnderscores(name.slice('resource.'.length))
+  if (LEGACY_EXTRAS.has(name)) return 'chq_' + name
+  return dotsToUnderscores(name)
+}
+
+function dotsToUnderscores (s: string): string {
+  return s.includes('.') ? s.replaceAll('.', '_') : s
+}
+
+/** The union of two column types (DOMAIN.md section 2): equal stays, strings win, int64+double is double. */
+export function promote (a: ColumnType, b: ColumnType): ColumnType {
+  if (a === b) return a
+  if (a === 'string' || b === 'string' || a === 'bytes' || b === 'bytes' || a === 'bool' || b === 'bool') return 'string'
+  return 'double' // int64 + double
+}
+
+/** Orders column names by their UTF-8 bytes, the order output columns are written in. */
+export function compareNames (a: string, b: string): number {
+  return compareUtf8(a, b)
+}
+
+/**
+ * Compares two strings in UTF-8 byte order (= code point order), not JS UTF-16 order.
+ * The two differ only where a surrogate meets a code unit at or above U+E000.
+ */
+export function compareUtf8 (a: string, b: string): number {
+  if (a === b) return 0
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    let ca = a.charCodeAt(i)
+    let cb = b.charCodeAt(i)
+    if (ca !== cb) {
+      if (ca >= 0xD800 && cb >= 0xD800) {
+        ca = ca >= 0xE000 ? ca - 0x800 : ca + 0x2000
+        cb = cb >= 0xE000 ? cb - 0x800 : cb + 0x2000
+      }
+      return ca - cb
+    }
+  }
+  return a.length - b.length
+}

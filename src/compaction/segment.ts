@@ -1,0 +1,157 @@
+// Opening an input segment: its footer, read and checked against the file before anything is
+// trusted, and its columns mapped to current names and engine types.
+import { open, type FileHandle } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { parquetMetadata, type FileMetaData, type SchemaElement, type AsyncBuffer } from 'hyparquet'
+import { CompactorError, asCompactorError } from '../errors.ts'
+import { currentName, type ColumnType } from './schema.ts'
+
+/** One physical column of a segment: its current name and the engine type of its values in this file. */
+export interface SourceColumn {
+  readonly physical: string
+  readonly name: string
+  readonly type: ColumnType
+}
+
+/** An opened input segment: validated footer, column mapping, and byte-range reads from disk. */
+export interface Segment {
+  readonly index: number
+  readonly label: string
+  readonly path: string
+  readonly byteLength: number
+  readonly metadata: FileMetaData
+  readonly numRows: number
+  readonly rowGroups: ReadonlyArray<{ readonly start: number, readonly rows: number }>
+  /** Current name -> the file's physical columns that map to it, in file order (coalesced on read). */
+  readonly columns: ReadonlyMap<string, readonly SourceColumn[]>
+  readonly file: AsyncBuffer
+  close (): Promise<void>
+}
+
+const MAGIC = 0x31524150 // "PAR1"
+/** Footers larger than this are refused: real ones are a few KiB, wide ones well under 1 MiB. */
+export const MAX_FOOTER_BYTES = 16 * 1024 * 1024
+/** Row groups claiming more rows than this are refused before anything is allocated for them. */
+export const MAX_ROW_GROUP_ROWS = 16 * 1024 * 1024
+
+/** Opens a segment file and validates its footer; throws CMP_ERR_BAD_PARQUET naming the file. */
+export async function openSegment (path: string, index: number, label = basename(path)): Promise<Segment> {
+  let handle: FileHandle
+  try {
+    handle = await open(path, 'r')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new CompactorError('CMP_ERR_INPUT_NOT_FOUND', label, { file: label })
+    throw asCompactorError(err, 'CMP_ERR_BAD_PARQUET', label, { file: label })
+  }
+  try {
+    const stat = await handle.stat()
+    if (!stat.isFile()) throw new CompactorError('CMP_ERR_BAD_PARQUET', `${label}: not a regular file`, { file: label })
+    const byteLength = stat.size
+    const file = fileBuffer(handle, byteLength)
+    const metadata = await readFooter(file, label)
+    const rowGroups = checkLayout(metadata, byteLength, label)
+    const columns = mapColumns(metadata.schema, label)
+    const numRows = rowGroups.reduce((n, g) => n + g.rows, 0)
+    return { index, label, path, byteLength, metadata, numRows, rowGroups, columns, file, close: () => handle.close() }
+  } catch (err) {
+    await handle.close()
+    throw asCompactorError(err, 'CMP_ERR_BAD_PARQUET', label, { file: label })
+  }
+}
+
+/** An AsyncBuffer over an open file: each slice is one positioned read, bounded by the file size. */
+function fileBuffer (handle: FileHandle, byteLength: number): AsyncBuffer {
+  return {
+    byteLength,
+    async slice (start: number, end = byteLength): Promise<ArrayBuffer> {
+      if (!(start >= 0 && end <= byteLength && start <= end)) throw new Error(`read [${start}, ${end}) outside the file (${byteLength} bytes)`)
+      const buf = new Uint8Array(end - start)
+      let done = 0
+      while (done < buf.length) {
+        const { bytesRead } = await handle.read(buf, done, buf.length - done, start + done)
+        if (bytesRead === 0) throw new Error('file shrank while being read')
+        done += bytesRead
+      }
+      return buf.buffer
+    },
+  }
+}
+
+async function readFooter (file: AsyncBuffer, label: string): Promise<FileMetaData> {
+  const bad = (why: string) => new CompactorError('CMP_ERR_BAD_PARQUET', `${label}: ${why}`, { file: label })
+  if (file.byteLength < 12) throw bad(`too short for parquet (${file.byteLength} bytes)`)
+  const head = new DataView(await file.slice(0, 4))
+  const tail = new DataView(await file.slice(file.byteLength - 8))
+  if (head.getUint32(0, true) !== MAGIC || tail.getUint32(4, true) !== MAGIC) throw bad('missing PAR1 magic')
+  const footerLength = tail.getUint32(0, true)
+  if (footerLength > file.byteLength - 12) throw bad(`footer claims ${footerLength} bytes, file has ${file.byteLength}`)
+  if (footerLength > MAX_FOOTER_BYTES) throw bad(`footer of ${footerLength} bytes exceeds the ${MAX_FOOTER_BYTES} limit`)
+  const footer = await file.slice(file.byteLength - 8 - footerLength)
+  try {
+    return parquetMetadata(footer)
+  } catch (err) {
+    throw asCompactorError(err, 'CMP_ERR_BAD_PARQUET', `${label}: unreadable footer`, { file: label })
+  }
+}
+
+/** Checks that every row group and column chunk lies inside the file; returns row group extents. */
+function checkLayout (metadata: FileMetaData, byteLength: number, label: string): Array<{ start: number, rows: number }> {
+  const bad = (why: string) => new CompactorError('CMP_ERR_BAD_PARQUET', `${label}: ${why}`, { file: label })
+  const dataEnd = BigInt(byteLength - 8 - metadata.metadata_length)
+  const groups: Array<{ start: number, rows: number }> = []
+  let start = 0
+  for (const [g, group] of metadata.row_groups.entries()) {
+    const rows = Number(group.num_rows)
+    if (!Number.isSafeInteger(rows) || rows < 0 || rows > MAX_ROW_GROUP_ROWS) throw bad(`row group ${g} claims ${group.num_rows} rows`)
+    for (const chunk of group.columns) {
+      const meta = chunk.meta_data
+      if (!meta) throw bad(`row group ${g} has a column chunk without metadata`)
+      const first = meta.dictionary_page_offset !== undefined && meta.dictionary_page_offset > 0n && meta.dictionary_page_offset < meta.data_page_offset
+        ? meta.dictionary_page_offset
+        : meta.data_page_offset
+      if (first < 4n || meta.total_compressed_size < 0n || first + meta.total_compressed_size > dataEnd) {
+        throw bad(`column chunk ${meta.path_in_schema.join('.')} of row group ${g} lies outside the file`)
+      }
+      if (meta.num_values < 0n || meta.num_values > BigInt(MAX_ROW_GROUP_ROWS)) throw bad(`column chunk ${meta.path_in_schema.join('.')} claims ${meta.num_values} values`)
+    }
+    groups.push({ start, rows })
+    start += rows
+  }
+  if (BigInt(start) !== metadata.num_rows) throw bad(`row groups hold ${start} rows, footer says ${metadata.num_rows}`)
+  return groups
+}
+
+/** Maps a flat schema to current column names and engine types; nested schemas are refused. */
+function mapColumns (schema: SchemaElement[], label: string): Map<string, SourceColumn[]> {
+  const root = schema[0]
+  if (!root || root.num_children === undefined || root.num_children !== schema.length - 1) {
+    throw new CompactorError('CMP_ERR_UNSUPPORTED_SCHEMA', `${label}: only flat schemas (no nested or repeated columns) can be compacted`, { file: label })
+  }
+  const columns = new Map<string, SourceColumn[]>()
+  for (const element of schema.slice(1)) {
+    if (element.num_children || element.repetition_type === 'REPEATED' || element.type === undefined) {
+      throw new CompactorError('CMP_ERR_UNSUPPORTED_SCHEMA', `${label}: column ${element.name} is nested or repeated`, { file: label, column: element.name })
+    }
+    const name = currentName(element.name)
+    const column: SourceColumn = { physical: element.name, name, type: columnType(element) }
+    const list = columns.get(name)
+    if (list) list.push(column)
+    else columns.set(name, [column])
+  }
+  return columns
+}
+
+/** The engine type of a parquet column (strings for annotated byte arrays, bytes otherwise). */
+export function columnType (element: SchemaElement): ColumnType {
+  switch (element.type) {
+    case 'BOOLEAN': return 'bool'
+    case 'INT32': case 'INT64': case 'INT96': return 'int64'
+    case 'FLOAT': case 'DOUBLE': return 'double'
+    case 'BYTE_ARRAY':
+      if (element.converted_type === 'UTF8' || element.converted_type === 'JSON' || element.converted_type === 'ENUM' ||
+        element.logical_type?.type === 'STRING' || element.logical_type?.type === 'JSON' || element.logical_type?.type === 'ENUM') return 'string'
+      return 'bytes'
+    default: return 'bytes' // FIXED_LEN_BYTE_ARRAY: carried as bytes
+  }
+}
