@@ -1,0 +1,90 @@
+// The CLI as a user runs it: its own process, real files, exit codes and messages.
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { readFile, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { writeSegment } from './support/segments.ts'
+
+const run = promisify(execFile)
+const BIN = join(import.meta.dirname, '..', 'bin', 'metric-compactor.js')
+
+async function cli (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args])
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code: number, stdout: string, stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+async function twoSegments (dir: string): Promise<string[]> {
+  const a = join(dir, 'a.parquet')
+  const b = join(dir, 'b.parquet')
+  await writeSegment(a, [
+    { name: 'cpu', tid: 1n, ts: 1_700_000_000_000, values: [1, 2] },
+    { name: 'cpu', tid: 2n, ts: 1_700_000_000_000, values: [3] },
+  ])
+  await writeSegment(b, [
+    { name: 'cpu', tid: 1n, ts: 1_700_000_005_000, values: [4] },
+    { name: 'mem', tid: 1n, ts: 1_700_000_000_000, values: [5] },
+  ])
+  return [a, b]
+}
+
+t.test('compact writes tbl_<segment_id>.parquet files, manifest.json and a summary line', async t => {
+  const dir = t.testdir()
+  const inputs = await twoSegments(dir)
+  const out = join(dir, 'out')
+  const { code, stdout, stderr } = await cli(['compact', '-o', out, ...inputs])
+  t.equal(code, 0, stderr)
+  t.match(stdout, /^compacted 2 file\(s\), 4 rows -> 3 rows in 1 file\(s\) \(1 sketch merges, none dropped\)/)
+  const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'))
+  t.equal(manifest.report.rows_in, 4)
+  t.equal(manifest.report.rows_out, 3)
+  t.equal(manifest.files.length, 1)
+  t.type(manifest.files[0].segment_id, 'string', '64-bit ids are strings in JSON')
+  t.match(manifest.files[0].segment_id, /^\d+$/)
+  t.same(manifest.files[0].metric_names, ['cpu', 'mem'])
+  t.same((await readdir(out)).sort(), ['manifest.json', `tbl_${manifest.files[0].segment_id}.parquet`])
+})
+
+t.test('--frequency-ms and --records-per-file are honoured', async t => {
+  const dir = t.testdir()
+  const inputs = await twoSegments(dir)
+  const out = join(dir, 'out')
+  const { code, stderr } = await cli(['compact', '--frequency-ms', '60000', '--records-per-file', '1', '-o', out, ...inputs])
+  t.equal(code, 0, stderr)
+  const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'))
+  t.equal(manifest.report.frequency_ms, 60000)
+  t.same(manifest.files.map((f: { record_count: number }) => f.record_count), [1, 1, 1], 'one series per file')
+})
+
+t.test('bad input exits non-zero with a clear message naming the file, never a stack trace', async t => {
+  const dir = t.testdir({ 'notes.parquet': 'this is not parquet at all' })
+  const [good] = await twoSegments(dir)
+  const cases: Array<{ args: string[], code: number, message: RegExp }> = [
+    { args: ['compact', '-o', join(dir, 'o1'), good, join(dir, 'notes.parquet')], code: 1, message: /CMP_ERR_BAD_PARQUET: .*notes\.parquet/ },
+    { args: ['compact', '-o', join(dir, 'o2'), join(dir, 'missing.parquet')], code: 1, message: /CMP_ERR_INPUT_NOT_FOUND: .*missing\.parquet/ },
+    { args: ['compact', '--frequency-ms', '12345', '-o', join(dir, 'o3'), good], code: 1, message: /CMP_ERR_BAD_FREQUENCY: .*12345/ },
+    { args: ['compact', '--frequency-ms', 'fast', '-o', join(dir, 'o3'), good], code: 1, message: /CMP_ERR_BAD_FREQUENCY: .*fast/ },
+    { args: ['compact', good], code: 2, message: /missing -o OUTDIR/ },
+    { args: ['compact', '-o', join(dir, 'o4')], code: 2, message: /no input files/ },
+    { args: ['explode'], code: 2, message: /unknown command 'explode'/ },
+  ]
+  for (const c of cases) {
+    const { code, stderr } = await cli(c.args)
+    t.equal(code, c.code, c.args.join(' '))
+    t.match(stderr, c.message)
+    t.notMatch(stderr, /\n\s+at /, 'no stack trace')
+  }
+  t.same(await readdir(join(dir, 'o1')), [], 'a failed compaction leaves no output')
+})
+
+t.test('--help prints the usage', async t => {
+  const { code, stdout } = await cli(['compact', '--help'])
+  t.equal(code, 0)
+  t.match(stdout, /usage: metric-compactor compact/)
+})
+

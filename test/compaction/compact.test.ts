@@ -1,0 +1,210 @@
+// The compaction semantics of DOMAIN.md sections 3-5 on small hand-written inputs, read back with DuckDB.
+import t, { type Test } from 'tap'
+import { join } from 'node:path'
+import { compact, type CompactionResult } from '../../src/compaction/compact.ts'
+import { SketchAccumulator, encodeValue } from '../../src/compaction/ddsketch.ts'
+import { ROLLUP_COLUMNS } from '../../src/compaction/schema.ts'
+import { duck, lit } from '../support/duckdb.ts'
+import { sketchOf, writeSegment, type RowSpec, type SegmentOptions } from '../support/segments.ts'
+
+const T0 = 1_700_000_000_000 // a bucket start at every frequency
+
+/** Writes each row list as a segment, compacts them, returns the result and the output rows in file order. */
+async function run (t: Test, inputs: RowSpec[][], options: { frequencyMs?: number, recordsPerFile?: number, dateint?: number, segment?: SegmentOptions[] } = {}):
+Promise<CompactionResult & { rows: Array<Record<string, unknown>>, outDir: string }> {
+  const dir = t.testdir()
+  const paths: string[] = []
+  for (const [i, rows] of inputs.entries()) {
+    const path = join(dir, `in${i}.parquet`)
+    await writeSegment(path, rows, options.segment?.[i])
+    paths.push(path)
+  }
+  const result = await compact({ inputs: paths.map(path => ({ path })), outDir: dir, ...options })
+  const files = result.files.map(f => lit(join(dir, f.file_name))).join(', ')
+  const rows = await duck(`SELECT * FROM read_parquet([${files}], union_by_name = true, filename = true, file_row_number = true) ORDER BY filename, file_row_number`)
+  const order = new Map(result.files.map((f, i) => [join(dir, f.file_name), i]))
+  rows.sort((a, b) => order.get(a.filename as string)! - order.get(b.filename as string)! || Number(a.file_row_number) - Number(b.file_row_number))
+  return { ...result, rows, outDir: dir }
+}
+
+function bytesOf (v: unknown): Buffer {
+  return Buffer.from(v as Uint8Array)
+}
+
+t.test('rows sharing a key across inputs merge: exact count/sum/min/max, percentiles and bytes from the merged sketch', async t => {
+  const { rows, report } = await run(t, [
+    [{ name: 'lat', tid: 5n, ts: T0, values: [10, 20, 30] }],
+    [{ name: 'lat', tid: 5n, ts: T0 + 3000, values: [-4, 0, 1000] }],
+    [{ name: 'lat', tid: 5n, ts: T0 + 9999, values: [7] }],
+  ])
+  t.equal(rows.length, 1)
+  t.equal(report.sketch_merges, 2)
+  const acc = new SketchAccumulator()
+  for (const v of [10, 20, 30, -4, 0, 1000, 7]) acc.addValue(v)
+  const row = rows[0]
+  t.ok(bytesOf(row.chq_sketch).equals(Buffer.from(acc.encode())), 'merged sketch bytes')
+  const inputs = [[10, 20, 30], [-4, 0, 1000], [7]].map(v => sketchOf(v).rollups)
+  t.equal(row.chq_rollup_count, 7)
+  t.equal(row.chq_rollup_sum, inputs.reduce((s, r) => s + r[1], 0), 'sum of the inputs\' sums')
+  t.equal(row.chq_rollup_min, Math.min(...inputs.map(r => r[3])), 'min of mins')
+  t.equal(row.chq_rollup_max, Math.max(...inputs.map(r => r[4])), 'max of maxes')
+  t.equal(row.chq_rollup_avg, (row.chq_rollup_sum as number) / 7)
+  for (const [q, col] of [[0.25, 'p25'], [0.5, 'p50'], [0.75, 'p75'], [0.9, 'p90'], [0.95, 'p95'], [0.99, 'p99']] as const) {
+    t.equal(row[`chq_rollup_${col}`], acc.quantile(q), col)
+  }
+  t.equal(row.chq_timestamp, BigInt(T0))
+  t.equal(row.chq_tsns, BigInt(T0) * 1_000_000n)
+})
+
+t.test('the group\'s first row supplies the other columns; ties go to the input listed first', async t => {
+  const { rows } = await run(t, [
+    [{ name: 'm', tid: 1n, ts: T0 + 500, values: [1], attrs: { resource_host: 'second-in-time' }, type: 'count' }],
+    [{ name: 'm', tid: 1n, ts: T0 + 100, values: [2], attrs: { resource_host: 'first-in-time' }, type: 'gauge' }],
+    [{ name: 'm', tid: 2n, ts: T0, values: [3], attrs: { resource_host: 'input 2' } }],
+    [{ name: 'm', tid: 2n, ts: T0, values: [4], attrs: { resource_host: 'input 3' } }],
+  ])
+  t.same(rows.map(r => r.resource_host), ['first-in-time', 'input 2'])
+  t.equal(rows[0].chq_metric_type, 'gauge')
+})
+
+t.test('a group of one keeps its sketch bytes and its rollups as they are', async t => {
+  const sketch = sketchOf([3, 4, 5]).sketch!
+  const { rows } = await run(t, [[{ name: 'm', tid: 1n, ts: T0 + 1234, sketch, rollups: { count: 3, sum: 12, avg: 4, min: 3, max: 5, p25: 3.3, p50: 4.4, p75: 4.9, p90: 5, p95: 5, p99: 5 } }]])
+  t.ok(bytesOf(rows[0].chq_sketch).equals(Buffer.from(sketch)))
+  t.equal(rows[0].chq_rollup_p50, 4.4, 'stored rollups are not recomputed')
+  t.equal(rows[0].chq_timestamp, BigInt(T0), 'the timestamp is truncated to its bucket')
+})
+
+t.test('a rollup column the input lacks is computed from the sketch', async t => {
+  const { rows } = await run(t, [[{ name: 'm', tid: 1n, ts: T0, values: [1, 2, 3, 4, 100] }]], { segment: [{ omitRollups: ['p90'] }] })
+  const acc = new SketchAccumulator()
+  for (const v of [1, 2, 3, 4, 100]) acc.addValue(v)
+  t.equal(rows[0].chq_rollup_p90, acc.quantile(0.9))
+  for (const column of ROLLUP_COLUMNS) t.type(rows[0][column], 'number', `${column} is written`)
+})
+
+t.test('legacy singletons without a sketch are rebuilt from chq_rollup_sum', async t => {
+  const { rows, report } = await run(t, [
+    [{ name: 'g', tid: 1n, ts: T0, sketch: null, rollups: { count: 1, sum: 42.5, avg: 42.5, min: 42.5, max: 42.5 } }],
+    [
+      { name: 'g', tid: 2n, ts: T0, sketch: null, rollups: { count: 1, sum: 10 } },
+    ],
+    [
+      { name: 'g', tid: 2n, ts: T0 + 1, values: [20] },
+    ],
+  ])
+  t.equal(report.dropped.missing_sketch, 0)
+  t.equal(rows.length, 2)
+  t.ok(bytesOf(rows[0].chq_sketch).equals(Buffer.from(encodeValue(42.5))), 'the sketch of the value')
+  for (const column of ROLLUP_COLUMNS) t.equal(rows[0][column], column === 'chq_rollup_count' ? 1 : 42.5, column)
+  const acc = new SketchAccumulator()
+  acc.addValue(10)
+  acc.addValue(20)
+  t.ok(bytesOf(rows[1].chq_sketch).equals(Buffer.from(acc.encode())), 'a rebuilt row merges as its value')
+  t.equal(rows[1].chq_rollup_count, 2)
+  t.equal(rows[1].chq_rollup_sum, 10 + sketchOf([20]).rollups[1])
+})
+
+t.test('rows that cannot be aggregated are dropped and counted by reason; the report balances', async t => {
+  const { report, rows } = await run(t, [[
+    { name: 'a', tid: 1n, ts: T0, values: [1] },
+    { name: 'a', tid: 2n, ts: T0, values: [1], rollups: { sum: NaN } },
+    { name: 'a', tid: 3n, ts: T0, values: [1], rollups: { max: Infinity } },
+    { name: 'a', tid: 4n, ts: T0, sketch: null, rollups: { count: 3, sum: 9 } },
+    { name: 'a', tid: 5n, ts: T0, sketch: null, rollups: { count: null, sum: 9 } },
+    { name: 'a', tid: 6n, ts: T0, sketch: Uint8Array.from([0x02, 1, 2, 3]) },
+    { name: 'a', tid: 7n, ts: T0, sketch: Uint8Array.from([0x02, ...new Uint8Array(16), 0x05, 0x01, 0x02, 0x02]) },
+  ]])
+  t.same(report.dropped, { missing_key: 0, bad_key: 0, nonfinite_rollup: 2, missing_sketch: 2, bad_sketch: 2 })
+  t.equal(report.rows_in, 7)
+  t.equal(report.rows_aggregated, 1)
+  t.equal(rows.length, 1)
+})
+
+t.test('an input that claims to be sorted but is not is detected and sorted', async t => {
+  const shuffled: RowSpec[] = [
+    { name: 'z', tid: 1n, ts: T0, values: [1] },
+    { name: 'a', tid: 9n, ts: T0 + 20_000, values: [2] },
+    { name: 'a', tid: -3n, ts: T0, values: [3] },
+    { name: 'a', tid: 9n, ts: T0, values: [4] },
+    { name: 'a', tid: 9n, ts: T0 + 5000, values: [5] },
+  ]
+  const { rows } = await run(t, [shuffled, [{ name: 'a', tid: 9n, ts: T0 + 1, values: [6] }]])
+  t.same(rows.map(r => [r.metric_name, r.chq_tid, Number(r.chq_timestamp) - T0, r.chq_rollup_count]), [
+    ['a', -3n, 0, 1], ['a', 9n, 0, 3], ['a', 9n, 20_000, 1], ['z', 1n, 0, 1],
+  ])
+})
+
+t.test('tids compare as signed 64-bit integers and names by UTF-8 bytes', async t => {
+  const tids = [2n ** 63n - 1n, -(2n ** 63n), -1n, 0n, 2n ** 53n + 1n, 2n ** 53n]
+  const { rows } = await run(t, [
+    tids.map(tid => ({ name: 'n', tid, ts: T0, values: [1] })),
+    [{ name: '\u{1F600}', tid: 1n, ts: T0, values: [1] }, { name: '\uFF61', tid: 1n, ts: T0, values: [1] }],
+  ])
+  t.same(rows.filter(r => r.metric_name === 'n').map(r => r.chq_tid), [...tids].sort((a, b) => (a < b ? -1 : 1)))
+  t.same(rows.filter(r => r.metric_name !== 'n').map(r => r.metric_name), ['\uFF61', '\u{1F600}'])
+})
+
+t.test('output splits at records_per_file, only between series', async t => {
+  const input: RowSpec[] = []
+  for (const [tid, n] of [[1n, 3], [2n, 4], [3n, 2], [4n, 6], [5n, 1]] as const) {
+    for (let i = 0; i < n; i++) input.push({ name: 'm', tid, ts: T0 + i * 10_000, values: [i] })
+  }
+  const { files, rows } = await run(t, [input], { recordsPerFile: 5 })
+  t.same(files.map(f => f.record_count), [3, 4, 2, 6, 1], 'a series larger than the limit stays whole')
+  const seen = new Map<bigint, Set<unknown>>()
+  for (const r of rows) seen.set(r.chq_tid as bigint, (seen.get(r.chq_tid as bigint) ?? new Set()).add(r.filename))
+  for (const [tid, set] of seen) t.equal(set.size, 1, `series ${tid} is in one file`)
+  const { files: two } = await run(t, [input], { recordsPerFile: 9 })
+  t.same(two.map(f => f.record_count), [9, 7])
+})
+
+t.test('a rollup to 60 s is the same call with wider buckets', async t => {
+  const input: RowSpec[] = Array.from({ length: 12 }, (_, i) => ({ name: 'm', tid: 1n, ts: T0 + i * 10_000, values: [i + 1] }))
+  const { rows, report } = await run(t, [input], { frequencyMs: 60_000 })
+  t.same(rows.map(r => Number(r.chq_timestamp) - T0), [0, 60_000])
+  t.same(rows.map(r => r.chq_rollup_count), [6, 6])
+  t.equal(report.frequency_ms, 60_000)
+})
+
+t.test('rows outside the dateint are kept and counted', async t => {
+  const day = Date.UTC(2023, 10, 14) // 20231114
+  const { report, rows } = await run(t, [[
+    { name: 'm', tid: 1n, ts: day - 10_000, values: [1] },
+    { name: 'm', tid: 1n, ts: day, values: [1] },
+    { name: 'm', tid: 1n, ts: day + 86_400_000, values: [1] },
+  ]], { dateint: 20231114 })
+  t.equal(rows.length, 3)
+  t.equal(report.rows_outside_dateint, 2)
+})
+
+t.test('segment metadata describes each file', async t => {
+  const { files, rows } = await run(t, [[
+    { name: 'cpu_usage', tid: 1n, ts: T0, values: [1], type: 'gauge' },
+    { name: 'cpu_usage', tid: 1n, ts: T0 + 30_000, values: [1], type: 'gauge' },
+    { name: 'requests', tid: 1n, ts: T0 + 10_000, values: [1], type: 'count' },
+  ]])
+  const [meta] = files
+  t.equal(meta.record_count, 3)
+  t.same(meta.ts_range, [T0, T0 + 30_000 + 1])
+  t.same(meta.metric_names, ['cpu_usage', 'requests'])
+  t.same(meta.metric_types, [1, 2])
+  t.equal(meta.sort_version, 3)
+  t.ok(meta.fingerprints.includes(-6833194177026551670n))
+  t.ok(meta.fingerprints.includes(-4454695143127170692n))
+  t.equal(meta.fingerprints.length, 3)
+  t.match(meta.file_name, /^tbl_\d+\.parquet$/)
+  t.equal(new Set(rows.map(r => r.chq_id)).size, 3, 'chq_id per row')
+})
+
+t.test('schemas union across inputs: legacy and current names, promoted types, every codec', async t => {
+  const { rows, report } = await run(t, [
+    [{ name: 'm', tid: 1n, ts: T0, values: [1], attrs: { resource_service: 'legacy' } }],
+    [{ name: 'm', tid: 2n, ts: T0, values: [1], attrs: { resource_service: 'current', attr_only_here: 'x' } }],
+    [{ name: 'm', tid: 3n, ts: T0, values: [1] }],
+    [{ name: 'm', tid: 4n, ts: T0, values: [1] }],
+  ], { segment: [{ legacy: true, codec: 'SNAPPY' }, { codec: 'GZIP' }, { codec: 'UNCOMPRESSED' }, { codec: 'ZSTD', legacy: true }] })
+  t.equal(report.rows_out, 4)
+  t.same(rows.map(r => r.resource_service), ['legacy', 'current', null, null])
+  t.same(rows.map(r => r.attr_only_here), [null, 'x', null, null])
+})

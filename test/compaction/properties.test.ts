@@ -1,0 +1,116 @@
+// Properties of the compaction on generated inputs with keys overlapping across files, sorted and not.
+import t from 'tap'
+import fc from 'fast-check'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { compact } from '../../src/compaction/compact.ts'
+import { SketchAccumulator } from '../../src/compaction/ddsketch.ts'
+import { bucketOf } from '../../src/compaction/aggregate.ts'
+import { compareUtf8 } from '../../src/compaction/schema.ts'
+import { duck, lit } from '../support/duckdb.ts'
+import { sketchOf, writeSegment, type RowSpec } from '../support/segments.ts'
+
+const T0 = 1_700_000_000_000
+const NAMES = ['cpu', 'mem', 'net.rx', 'ü']
+const TIDS = [-(2n ** 63n), -5n, 0n, 7n, 2n ** 62n + 3n]
+
+const rowArb = fc.record({
+  name: fc.constantFrom(...NAMES),
+  tid: fc.constantFrom(...TIDS),
+  ts: fc.integer({ min: 0, max: 179_999 }).map(d => T0 + d),
+  values: fc.array(fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constant(0)), { minLength: 1, maxLength: 6 }),
+})
+const fileArb = fc.record({ rows: fc.array(rowArb, { minLength: 1, maxLength: 30 }), sorted: fc.boolean() })
+
+function sortRows (rows: RowSpec[]): RowSpec[] {
+  return [...rows].sort((a, b) => compareUtf8(a.name!, b.name!) || (a.tid! < b.tid! ? -1 : a.tid! > b.tid! ? 1 : Number(a.ts) - Number(b.ts)))
+}
+
+function keyOf (name: string, tid: bigint, bucket: number): string {
+  return `${name}\0${tid}\0${bucket}`
+}
+
+interface Exact { count: number, sum: number, min: number, max: number }
+
+t.test('compaction properties hold on generated overlapping inputs', async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'mc-prop-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  let run = 0
+  await fc.assert(fc.asyncProperty(fc.array(fileArb, { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 40 }), async (files, recordsPerFile) => {
+    const runDir = join(dir, String(run++))
+    const paths: string[] = []
+    const expected = new Map<string, Exact>()
+    let countIn = 0
+    for (const [i, file] of files.entries()) {
+      const rows = file.sorted ? sortRows(file.rows) : file.rows
+      for (const r of rows) {
+        const [count, sum, , min, max] = sketchOf(r.values).rollups
+        countIn += count
+        const key = keyOf(r.name, r.tid, bucketOf(r.ts, 10_000))
+        const e = expected.get(key)
+        if (e) {
+          e.count += count
+          e.sum += sum
+          e.min = Math.min(e.min, min)
+          e.max = Math.max(e.max, max)
+        } else expected.set(key, { count, sum, min, max })
+      }
+      const path = join(runDir, `in${i}.parquet`)
+      await mkdir(runDir, { recursive: true })
+      await writeSegment(path, rows)
+      paths.push(path)
+    }
+    const out10 = join(runDir, 'out10')
+    const out60 = join(runDir, 'out60')
+    await mkdir(out10)
+    await mkdir(out60)
+    const r10 = await compact({ inputs: paths.map(path => ({ path })), outDir: out10, recordsPerFile })
+    const r60 = await compact({ inputs: paths.map(path => ({ path })), outDir: out60, frequencyMs: 60_000 })
+    const list = (outDir: string, names: string[]): string => names.map(n => lit(join(outDir, n))).join(', ')
+    const rows = await duck(`SELECT filename, file_row_number, metric_name, chq_tid, chq_timestamp, chq_sketch, chq_rollup_count, chq_rollup_sum,
+      chq_rollup_min, chq_rollup_max, chq_rollup_p25, chq_rollup_p50, chq_rollup_p75, chq_rollup_p90, chq_rollup_p95, chq_rollup_p99
+      FROM read_parquet([${list(out10, r10.files.map(f => f.file_name))}], filename = true, file_row_number = true)`)
+    const fileIndex = new Map(r10.files.map((f, i) => [join(out10, f.file_name), i]))
+    rows.sort((a, b) => fileIndex.get(a.filename as string)! - fileIndex.get(b.filename as string)! || Number(a.file_row_number) - Number(b.file_row_number))
+
+    // conservation of counts, at 10 s and after a rollup to 60 s
+    const countOut = rows.reduce((s, r) => s + (r.chq_rollup_count as number), 0)
+    if (countOut !== countIn) throw new Error(`count ${countOut} != ${countIn}`)
+    const [{ c60 }] = await duck(`SELECT sum(chq_rollup_count) AS c60 FROM read_parquet([${list(out60, r60.files.map(f => f.file_name))}])`)
+    if (c60 !== countIn) throw new Error(`count after rollup ${c60} != ${countIn}`)
+    if (r10.report.rows_in !== r60.report.rows_in || r60.report.rows_out > r10.report.rows_out) throw new Error('rollup changed rows in or grew')
+
+    // sorted, no duplicate key, no series in two files, exact merges, percentiles from the output sketch
+    const seriesFile = new Map<string, unknown>()
+    const acc = new SketchAccumulator()
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]
+      const name = r.metric_name as string
+      const tid = r.chq_tid as bigint
+      const ts = Number(r.chq_timestamp)
+      if (i > 0) {
+        const p = rows[i - 1]
+        const c = compareUtf8(p.metric_name as string, name) || (p.chq_tid! < tid ? -1 : p.chq_tid! > tid ? 1 : Number(p.chq_timestamp) - ts)
+        if (c >= 0) throw new Error(`row ${i} is not after row ${i - 1}`)
+      }
+      const series = `${name}\0${tid}`
+      if (seriesFile.has(series) && seriesFile.get(series) !== r.filename) throw new Error(`series ${series} straddles two files`)
+      seriesFile.set(series, r.filename)
+      const e = expected.get(keyOf(name, tid, ts))
+      if (!e) throw new Error('an output key no input had')
+      expected.delete(keyOf(name, tid, ts))
+      if (r.chq_rollup_count !== e.count || r.chq_rollup_min !== e.min || r.chq_rollup_max !== e.max) throw new Error(`exact stats differ at row ${i}`)
+      if (Math.abs((r.chq_rollup_sum as number) - e.sum) > 1e-9 * Math.max(1, Math.abs(e.sum))) throw new Error(`sum differs at row ${i}`)
+      acc.reset()
+      acc.addEncoded(Uint8Array.from(r.chq_sketch as Uint8Array))
+      for (const [q, col] of [[0.25, 'p25'], [0.5, 'p50'], [0.75, 'p75'], [0.9, 'p90'], [0.95, 'p95'], [0.99, 'p99']] as const) {
+        if (r[`chq_rollup_${col}`] !== acc.quantile(q)) throw new Error(`${col} differs from the output sketch at row ${i}`)
+      }
+    }
+    if (expected.size !== 0) throw new Error(`${expected.size} input keys missing from the output`)
+    for (const f of r10.files) if (f.record_count > recordsPerFile && new Set(rows.filter(r => r.filename === join(out10, f.file_name)).map(r => `${r.metric_name}\0${r.chq_tid}`)).size > 1) throw new Error('an oversized file holds more than one series')
+    return true
+  }), { numRuns: 40, seed: 42 })
+  t.pass('all generated runs satisfied the properties')
+})

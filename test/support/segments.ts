@@ -1,0 +1,87 @@
+// Writes cooked-metric segments for tests, with hyparquet-writer: rows described one by one,
+// sketches built from values, rollups computed from the sketch unless a row overrides them.
+import { gzipSync } from 'node:zlib'
+import { ParquetWriter, fileWriter } from 'hyparquet-writer'
+import type { SchemaElement } from 'hyparquet'
+import { SketchAccumulator } from '../../src/compaction/ddsketch.ts'
+import { zstdCompress } from '../../src/compaction/codecs.ts'
+import { ROLLUP_COLUMNS } from '../../src/compaction/schema.ts'
+
+export interface RowSpec {
+  name: string | null
+  tid: bigint | string | null
+  ts: bigint | number | string | null
+  /** Values the sketch is built from; ignored when `sketch` is given. */
+  values?: number[]
+  /** Raw sketch bytes (null or empty for none). */
+  sketch?: Uint8Array | null
+  /** Rollup overrides by short name (count, sum, p50...): a number, or null for absent. */
+  rollups?: Partial<Record<string, number | null>>
+  attrs?: Record<string, string | null>
+  type?: string
+}
+
+export interface SegmentOptions {
+  /** Write the pre-October-2025 column names. */
+  legacy?: boolean
+  codec?: 'ZSTD' | 'SNAPPY' | 'GZIP' | 'UNCOMPRESSED'
+  rowGroupSize?: number
+  /** Store chq_tid as decimal strings instead of INT64. */
+  tidAsString?: boolean
+  /** Leave out rollup columns (short names), as the oldest files do with p90. */
+  omitRollups?: string[]
+}
+
+const acc = new SketchAccumulator()
+const scratch = new Float64Array(ROLLUP_COLUMNS.length)
+
+/** The sketch bytes and rollups of a set of values (an empty set gives no sketch and no rollups). */
+export function sketchOf (values: readonly number[]): { sketch: Uint8Array | null, rollups: number[] } {
+  if (values.length === 0) return { sketch: null, rollups: [] }
+  acc.reset()
+  for (const v of values) acc.addValue(v)
+  acc.rollups(scratch)
+  return { sketch: acc.encode(), rollups: [...scratch] }
+}
+
+/** Writes rows as one parquet segment at path. */
+export async function writeSegment (path: string, rows: readonly RowSpec[], options: SegmentOptions = {}): Promise<void> {
+  const legacy = options.legacy ?? false
+  const n = (current: string, old: string): string => (legacy ? old : current)
+  const shortRollups = ROLLUP_COLUMNS.map(c => c.slice('chq_rollup_'.length)).filter(r => !options.omitRollups?.includes(r))
+  const attrNames = [...new Set(rows.flatMap(r => Object.keys(r.attrs ?? {})))].sort()
+
+  const sketches = rows.map(r => (r.sketch !== undefined ? { sketch: r.sketch, rollups: [] as number[] } : sketchOf(r.values ?? [])))
+  const columns: Array<{ element: SchemaElement, data: unknown[] }> = []
+  const add = (name: string, type: 'string' | 'int64' | 'double' | 'bytes', data: unknown[]): void => {
+    const element: SchemaElement = { name, repetition_type: 'OPTIONAL' }
+    if (type === 'string') Object.assign(element, { type: 'BYTE_ARRAY', converted_type: 'UTF8' })
+    else if (type === 'bytes') element.type = 'BYTE_ARRAY'
+    else if (type === 'int64') element.type = 'INT64'
+    else element.type = 'DOUBLE'
+    columns.push({ element, data })
+  }
+  add(n('metric_name', '_cardinalhq.name'), 'string', rows.map(r => r.name))
+  if (options.tidAsString) add(n('chq_tid', '_cardinalhq.tid'), 'string', rows.map(r => (r.tid === null ? null : String(r.tid))))
+  else add(n('chq_tid', '_cardinalhq.tid'), 'int64', rows.map(r => (r.tid === null ? null : BigInt(r.tid))))
+  add(n('chq_timestamp', '_cardinalhq.timestamp'), 'int64', rows.map(r => (r.ts === null ? null : BigInt(r.ts))))
+  add(n('chq_metric_type', '_cardinalhq.metric_type'), 'string', rows.map(r => r.type ?? 'gauge'))
+  add(n('chq_sketch', 'sketch'), 'bytes', sketches.map(s => s.sketch ?? new Uint8Array(0)))
+  for (const short of shortRollups) {
+    const slot = ROLLUP_COLUMNS.indexOf(`chq_rollup_${short}` as typeof ROLLUP_COLUMNS[number])
+    add(n(`chq_rollup_${short}`, `rollup_${short}`), 'double', rows.map((r, i) => {
+      const override = r.rollups?.[short]
+      return override !== undefined ? override : sketches[i].rollups[slot] ?? null
+    }))
+  }
+  for (const attr of attrNames) add(legacy ? attr.replace(/^resource_/, 'resource.') : attr, 'string', rows.map(r => r.attrs?.[attr] ?? null))
+
+  const writer = new ParquetWriter({
+    writer: fileWriter(path),
+    schema: [{ name: 'schema', num_children: columns.length }, ...columns.map(c => c.element)],
+    codec: options.codec ?? 'ZSTD',
+    compressors: { ZSTD: zstdCompress, GZIP: (input: Uint8Array) => new Uint8Array(gzipSync(input)) },
+  })
+  await writer.write({ columnData: columns.map(c => ({ name: c.element.name, data: c.data })), rowGroupSize: options.rowGroupSize ?? 10_000 })
+  await writer.finish()
+}
