@@ -101,7 +101,7 @@ export function summary ({ files, report }: CompactionResult, outDir: string): s
     `(${report.sketch_merges} sketch merges, ${drops}) in ${(report.duration_ms / 1000).toFixed(2)} s -> ${outDir}`
 }
 
-function integerOption (text: string | undefined, fallback: number | undefined): number | null | undefined {
+function integerOption<T extends number | undefined> (text: string | undefined, fallback: T): number | null | T {
   if (text === undefined) return fallback
   return /^\d+$/.test(text) ? Number(text) : null
 }

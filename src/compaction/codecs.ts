@@ -16,7 +16,10 @@ export const MAX_PAGE_BYTES = 256 * 1024 * 1024
 /** ZSTD level for output files: 3 is zstd's default and lakerunner's. */
 export const ZSTD_LEVEL = 3
 
-export class PageSizeError extends Error {}
+/** A page header declared more uncompressed bytes than the reader accepts. */
+export class PageSizeError extends Error {
+  override name = 'PageSizeError'
+}
 
 function checkedSize (outputLength: number): number {
   if (!Number.isInteger(outputLength) || outputLength < 0 || outputLength > MAX_PAGE_BYTES) {

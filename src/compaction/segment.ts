@@ -107,10 +107,10 @@ function checkLayout (metadata: FileMetaData, byteLength: number, label: string)
     for (const chunk of group.columns) {
       const meta = chunk.meta_data
       if (!meta) throw bad(`row group ${g} has a column chunk without metadata`)
-      const first = meta.dictionary_page_offset !== undefined && meta.dictionary_page_offset > 0n && meta.dictionary_page_offset < meta.data_page_offset
-        ? meta.dictionary_page_offset
-        : meta.data_page_offset
-      if (first < 4n || meta.total_compressed_size < 0n || first + meta.total_compressed_size > dataEnd) {
+      const dictionary = meta.dictionary_page_offset
+      const first = dictionary !== undefined && dictionary > 0n && dictionary < meta.data_page_offset ? dictionary : meta.data_page_offset
+      if (first < 4n || meta.data_page_offset >= dataEnd || meta.total_compressed_size < 0n || first + meta.total_compressed_size > dataEnd ||
+        meta.data_page_offset >= first + meta.total_compressed_size) {
         throw bad(`column chunk ${meta.path_in_schema.join('.')} of row group ${g} lies outside the file`)
       }
       if (meta.num_values < 0n || meta.num_values > BigInt(MAX_ROW_GROUP_ROWS)) throw bad(`column chunk ${meta.path_in_schema.join('.')} claims ${meta.num_values} values`)

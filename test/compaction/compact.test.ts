@@ -7,7 +7,7 @@ import { ROLLUP_COLUMNS } from '../../src/compaction/schema.ts'
 import { duck, lit } from '../support/duckdb.ts'
 import { sketchOf, writeSegment, type RowSpec, type SegmentOptions } from '../support/segments.ts'
 
-const T0 = 1_700_000_000_000 // a bucket start at every frequency
+const T0 = 1_699_999_200_000 // a bucket start at every frequency (a whole hour)
 
 /** Writes each row list as a segment, compacts them, returns the result and the output rows in file order. */
 async function run (t: Test, inputs: RowSpec[][], options: { frequencyMs?: number, recordsPerFile?: number, dateint?: number, segment?: SegmentOptions[] } = {}):

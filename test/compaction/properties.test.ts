@@ -9,7 +9,7 @@ import { SketchAccumulator } from '../../src/compaction/ddsketch.ts'
 import { bucketOf } from '../../src/compaction/aggregate.ts'
 import { compareUtf8 } from '../../src/compaction/schema.ts'
 import { duck, lit } from '../support/duckdb.ts'
-import { sketchOf, writeSegment, type RowSpec } from '../support/segments.ts'
+import { sketchOf, writeSegment } from '../support/segments.ts'
 
 const T0 = 1_700_000_000_000
 const NAMES = ['cpu', 'mem', 'net.rx', 'ü']
@@ -23,8 +23,8 @@ const rowArb = fc.record({
 })
 const fileArb = fc.record({ rows: fc.array(rowArb, { minLength: 1, maxLength: 30 }), sorted: fc.boolean() })
 
-function sortRows (rows: RowSpec[]): RowSpec[] {
-  return [...rows].sort((a, b) => compareUtf8(a.name!, b.name!) || (a.tid! < b.tid! ? -1 : a.tid! > b.tid! ? 1 : Number(a.ts) - Number(b.ts)))
+function sortRows<R extends { name: string, tid: bigint, ts: number }> (rows: R[]): R[] {
+  return [...rows].sort((a, b) => compareUtf8(a.name, b.name) || (a.tid < b.tid ? -1 : a.tid > b.tid ? 1 : a.ts - b.ts))
 }
 
 function keyOf (name: string, tid: bigint, bucket: number): string {
@@ -91,7 +91,8 @@ t.test('compaction properties hold on generated overlapping inputs', async t => 
       const ts = Number(r.chq_timestamp)
       if (i > 0) {
         const p = rows[i - 1]
-        const c = compareUtf8(p.metric_name as string, name) || (p.chq_tid! < tid ? -1 : p.chq_tid! > tid ? 1 : Number(p.chq_timestamp) - ts)
+        const pt = p.chq_tid as bigint
+        const c = compareUtf8(p.metric_name as string, name) || (pt < tid ? -1 : pt > tid ? 1 : Number(p.chq_timestamp) - ts)
         if (c >= 0) throw new Error(`row ${i} is not after row ${i - 1}`)
       }
       const series = `${name}\0${tid}`
