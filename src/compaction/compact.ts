@@ -40,6 +40,8 @@ export interface CompactionOptions {
   readonly instanceNum?: number
   /** Called as batches are read: rows read so far, rows in all inputs. */
   readonly onProgress?: (rowsRead: number, rowsTotal: number) => void
+  /** Called when an output file is complete in outDir, before the next one is started. */
+  readonly onFile?: (file: SegmentMeta) => void | Promise<void>
 }
 
 export type InputStatus = 'compacted' | 'already_compacted' | 'missing_skipped'
@@ -106,8 +108,10 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     const aggregator = new Aggregator(frequencyMs, rows, day)
     const flush = async (n: number): Promise<void> => {
       const id = segmentIdFor(bundleKey, inputIds, files.length)
-      files.push(await writeSegmentFile(options.outDir, rows, n, schema, id))
+      const file = await writeSegmentFile(options.outDir, rows, n, schema, id)
+      files.push(file)
       rows.dropPrefix(n)
+      await options.onFile?.(file)
     }
     // At a series boundary every buffered row belongs to a complete series: split only here.
     const splitAtBoundary = async (): Promise<void> => {
