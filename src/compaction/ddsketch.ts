@@ -28,7 +28,8 @@ const REL_ACC = 1 - 2 / (1 + GAMMA)
 const MIN_NORMAL = 2.2250738585072014e-308
 const EXP_OVERFLOW = 7.09782712893383973096e+02
 const MIN_INDEXABLE = Math.max(Math.exp(-2147483648 / MULTIPLIER + 1), MIN_NORMAL * (1 + REL_ACC) / (1 - REL_ACC))
-const MAX_INDEXABLE = Math.min(Math.exp(2147483647 / MULTIPLIER - 1), Math.exp(EXP_OVERFLOW) / (1 + REL_ACC))
+// The largest |value| the mapping can index: values beyond it cannot be put in a sketch.
+export const MAX_INDEXABLE = Math.min(Math.exp(2147483647 / MULTIPLIER - 1), Math.exp(EXP_OVERFLOW) / (1 + REL_ACC))
 
 function indexOf (v: number): number {
   const x = Math.log(v) * MULTIPLIER

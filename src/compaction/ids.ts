@@ -21,32 +21,36 @@ export function segmentIdFor (bundleKey: string, inputIds: readonly string[], fi
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'
 const CODES = Array.from(ALPHABET, c => c.charCodeAt(0))
 
-/** Row ids of a file: chq_id for rows [0, n), 13 base32 characters of a 64-bit hash of (segment id, row). */
-export function rowIds (segmentId: bigint, n: number): string[] {
+/** Width in bytes of a row id (chq_id). */
+export const ROW_ID_WIDTH = 13
+
+/**
+ * Row ids of a file: chq_id for rows [0, n), 13 base32 ASCII characters of a 64-bit hash of
+ * (segment id, row), packed in one buffer (row i at bytes [13 i, 13 i + 13)).
+ */
+export function rowIdBytes (segmentId: bigint, n: number): Uint8Array {
   const seedHi = Number((segmentId >> 32n) & 0xffffffffn) | 0
   const seedLo = Number(segmentId & 0xffffffffn) | 0
-  const ids = new Array<string>(n)
-  const chars = new Array<number>(13)
-  for (let i = 0; i < n; i++) {
+  const out = new Uint8Array(n * ROW_ID_WIDTH)
+  for (let i = 0, o = 0; i < n; i++, o += ROW_ID_WIDTH) {
     const hi = fmix32(seedHi ^ Math.imul(i, 0x9E3779B1)) >>> 0
     const lo = fmix32(seedLo ^ fmix32(i + 0x7F4A7C15)) >>> 0
     // 64 bits as 13 groups of 5, most significant first (the first group has 4 bits)
-    chars[0] = CODES[hi >>> 28]
-    chars[1] = CODES[(hi >>> 23) & 31]
-    chars[2] = CODES[(hi >>> 18) & 31]
-    chars[3] = CODES[(hi >>> 13) & 31]
-    chars[4] = CODES[(hi >>> 8) & 31]
-    chars[5] = CODES[(hi >>> 3) & 31]
-    chars[6] = CODES[((hi & 7) << 2) | (lo >>> 30)]
-    chars[7] = CODES[(lo >>> 25) & 31]
-    chars[8] = CODES[(lo >>> 20) & 31]
-    chars[9] = CODES[(lo >>> 15) & 31]
-    chars[10] = CODES[(lo >>> 10) & 31]
-    chars[11] = CODES[(lo >>> 5) & 31]
-    chars[12] = CODES[lo & 31]
-    ids[i] = String.fromCharCode.apply(null, chars)
+    out[o] = CODES[hi >>> 28]
+    out[o + 1] = CODES[(hi >>> 23) & 31]
+    out[o + 2] = CODES[(hi >>> 18) & 31]
+    out[o + 3] = CODES[(hi >>> 13) & 31]
+    out[o + 4] = CODES[(hi >>> 8) & 31]
+    out[o + 5] = CODES[(hi >>> 3) & 31]
+    out[o + 6] = CODES[((hi & 7) << 2) | (lo >>> 30)]
+    out[o + 7] = CODES[(lo >>> 25) & 31]
+    out[o + 8] = CODES[(lo >>> 20) & 31]
+    out[o + 9] = CODES[(lo >>> 15) & 31]
+    out[o + 10] = CODES[(lo >>> 10) & 31]
+    out[o + 11] = CODES[(lo >>> 5) & 31]
+    out[o + 12] = CODES[lo & 31]
   }
-  return ids
+  return out
 }
 
 function fmix32 (h: number): number {

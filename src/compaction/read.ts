@@ -4,7 +4,7 @@
 import { parquetRead, type DecodedArray, type ParquetParsers } from 'hyparquet'
 import { CompactorError, asCompactorError } from '../errors.ts'
 import { readCompressors } from './codecs.ts'
-import { checkSketch } from './ddsketch.ts'
+import { MAX_INDEXABLE, checkSketch } from './ddsketch.ts'
 import { METRIC_NAME, ROLLUP_COLUMNS, ROLLUP_COUNT, ROLLUP_SUM, SKETCH, TID, TIMESTAMP, type ColumnType } from './schema.ts'
 import type { Segment, SourceColumn } from './segment.ts'
 
@@ -111,9 +111,10 @@ function rowStatus (i: number, rollups: readonly Float64Array[], present: readon
   return checkSketch(sketch) ? USABLE : BAD_SKETCH
 }
 
-// A row without a sketch survives only as a legacy singleton: count 1 and a sum to rebuild it from.
+// A row without a sketch survives only as a legacy singleton: count 1 and a sum a sketch can hold.
 function singletonStatus (i: number, rollups: readonly Float64Array[], present: readonly Uint8Array[]): number {
-  return present[ROLLUP_COUNT][i] === 1 && rollups[ROLLUP_COUNT][i] === 1 && present[ROLLUP_SUM][i] === 1 ? USABLE : MISSING_SKETCH
+  return present[ROLLUP_COUNT][i] === 1 && rollups[ROLLUP_COUNT][i] === 1 && present[ROLLUP_SUM][i] === 1 &&
+    Math.abs(rollups[ROLLUP_SUM][i]) <= MAX_INDEXABLE ? USABLE : MISSING_SKETCH
 }
 
 /** Reads the physical columns behind the given current names, coalescing duplicates, as one array each. */

@@ -2,10 +2,11 @@
 // statistics on) and the segment metadata a lake registers it with (DOMAIN.md section 5).
 import { rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ParquetWriter, fileWriter } from 'hyparquet-writer'
-import type { DecodedArray, SchemaElement } from 'hyparquet'
-import { zstdCompress } from './codecs.ts'
-import { metricFingerprints, rowIds } from './ids.ts'
+import { fileWriter } from 'hyparquet-writer'
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
+import type { RowGroup, SchemaElement } from 'hyparquet'
+import { writeColumnChunk, type ColumnValues } from './column.ts'
+import { ROW_ID_WIDTH, metricFingerprints, rowIdBytes } from './ids.ts'
 import { toText, type Batch, type CarriedColumn } from './read.ts'
 import type { OutputRows } from './output.ts'
 import {
@@ -34,6 +35,8 @@ export interface SegmentMeta {
 
 /** Rows per parquet row group in output files: small enough for readers to stream by group. */
 export const ROW_GROUP_ROWS = 10_000
+const MAGIC = 0x31524150 // "PAR1"
+const CREATED_BY = 'metric-compactor'
 
 const METRIC_TYPE_CODES: ReadonlyMap<string, number> = new Map([
   ['gauge', 1], ['sum', 2], ['counter', 2], ['count', 2], ['histogram', 3], ['exponential_histogram', 4], ['summary', 5],
@@ -50,17 +53,25 @@ export async function writeSegmentFile (dir: string, rows: OutputRows, n: number
   const path = join(dir, fileName)
   const partial = path + '.partial'
   try {
-    const writer = new ParquetWriter({
-      writer: fileWriter(partial),
-      schema: parquetSchema(schema),
-      codec: 'ZSTD',
-      compressors: { ZSTD: zstdCompress },
-      statistics: true,
-      createdBy: 'metric-compactor',
-    })
-    const columnData = schema.map(column => ({ name: column.name, data: gather(rows, n, column, segmentId) }))
-    await writer.write({ columnData, rowGroupSize: ROW_GROUP_ROWS })
-    await writer.finish()
+    const writer = fileWriter(partial)
+    writer.appendUint32(MAGIC)
+    const columns = schema.map(column => gather(rows, n, column, segmentId))
+    const rowGroups: RowGroup[] = []
+    for (let start = 0; start < n; start += ROW_GROUP_ROWS) {
+      const end = Math.min(n, start + ROW_GROUP_ROWS)
+      const groupStart = writer.offset
+      const chunks = schema.map((column, c) => writeColumnChunk(writer, column.name, column.type, columns[c], start, end))
+      rowGroups.push({
+        columns: chunks,
+        total_byte_size: chunks.reduce((sum, chunk) => sum + chunk.meta_data!.total_uncompressed_size, 0n),
+        num_rows: BigInt(end - start),
+        file_offset: BigInt(groupStart),
+        total_compressed_size: BigInt(writer.offset - groupStart),
+      })
+    }
+    writeMetadata(writer, { version: 2, created_by: CREATED_BY, schema: parquetSchema(schema), num_rows: BigInt(n), row_groups: rowGroups, metadata_length: 0 })
+    writer.appendUint32(MAGIC)
+    writer.finish()
     await rename(partial, path)
   } catch (err) {
     await rm(partial, { force: true })
@@ -118,18 +129,19 @@ function parquetSchema (schema: readonly OutputColumn[]): SchemaElement[] {
 }
 
 /** The values of one output column for rows [0, n), built column-at-a-time. */
-function gather (rows: OutputRows, n: number, column: OutputColumn, segmentId: bigint): DecodedArray {
+function gather (rows: OutputRows, n: number, column: OutputColumn, segmentId: bigint): ColumnValues {
   switch (column.name) {
-    case METRIC_NAME: return rows.names.slice(0, n)
-    case TID: return new BigInt64Array(rows.tidWords.slice(0, 2 * n).buffer)
-    case TIMESTAMP: return int64Column(rows.buckets, n, 1)
-    case TSNS: return int64Column(rows.buckets, n, 1_000_000)
-    case SKETCH: return rows.sketches.slice(0, n)
-    case ROW_ID: return rowIds(segmentId, n)
+    case METRIC_NAME: return { kind: 'strings', values: rows.names }
+    case TID: return { kind: 'int64', values: new BigInt64Array(rows.tidWords.buffer, 0, n) }
+    case TIMESTAMP: return { kind: 'int64', values: int64Column(rows.buckets, n, 1) }
+    case TSNS: return { kind: 'int64', values: int64Column(rows.buckets, n, 1_000_000) }
+    case SKETCH: return { kind: 'bytes', values: rows.sketches }
+    case ROW_ID: return { kind: 'ascii', bytes: rowIdBytes(segmentId, n), width: ROW_ID_WIDTH }
   }
   const rollup = (ROLLUP_COLUMNS as readonly string[]).indexOf(column.name)
-  if (rollup >= 0) return rows.rollups[rollup].slice(0, n)
-  return gatherCarried(rows, n, column)
+  if (rollup >= 0) return { kind: 'double', values: rows.rollups[rollup] }
+  const values = gatherCarried(rows, n, column)
+  return column.type === 'string' ? { kind: 'strings', values: values as Array<string | null> } : column.type === 'bytes' ? { kind: 'bytes', values: values as Array<Uint8Array | null> } : { kind: 'values', values }
 }
 
 /** A carried column: each row's value from its group's first input row, converted to the output type. */

@@ -112,11 +112,12 @@ t.test('rows that cannot be aggregated are dropped and counted by reason; the re
     { name: 'a', tid: 3n, ts: T0, values: [1], rollups: { max: Infinity } },
     { name: 'a', tid: 4n, ts: T0, sketch: null, rollups: { count: 3, sum: 9 } },
     { name: 'a', tid: 5n, ts: T0, sketch: null, rollups: { count: null, sum: 9 } },
+    { name: 'a', tid: 8n, ts: T0, sketch: null, rollups: { count: 1, sum: 1.79e308 } },
     { name: 'a', tid: 6n, ts: T0, sketch: Uint8Array.from([0x02, 1, 2, 3]) },
     { name: 'a', tid: 7n, ts: T0, sketch: Uint8Array.from([0x02, ...new Uint8Array(16), 0x05, 0x01, 0x02, 0x02]) },
   ]])
-  t.same(report.dropped, { missing_key: 0, bad_key: 0, nonfinite_rollup: 2, missing_sketch: 2, bad_sketch: 2 })
-  t.equal(report.rows_in, 7)
+  t.same(report.dropped, { missing_key: 0, bad_key: 0, nonfinite_rollup: 2, missing_sketch: 3, bad_sketch: 2 })
+  t.equal(report.rows_in, 8)
   t.equal(report.rows_aggregated, 1)
   t.equal(rows.length, 1)
 })
@@ -207,4 +208,30 @@ t.test('schemas union across inputs: legacy and current names, promoted types, e
   t.equal(report.rows_out, 4)
   t.same(rows.map(r => r.resource_service), ['legacy', 'current', null, null])
   t.same(rows.map(r => r.attr_only_here), [null, 'x', null, null])
+})
+
+t.test('carried columns of every type round-trip: nulls, dictionaries wide and narrow, PLAIN fallback', async t => {
+  const input: RowSpec[] = Array.from({ length: 2500 }, (_, i) => ({
+    name: 'm',
+    tid: BigInt(i),
+    ts: T0,
+    values: [i],
+    attrs: {
+      resource_wide: `value-${i % 700}`, // 700 entries: 10-bit dictionary indices
+      resource_sparse: i % 7 === 0 ? `s${i % 3}` : null,
+      resource_unique: `u-${i}-${'x'.repeat(i % 50)}`, // unique: PLAIN
+      attr_count: i % 11 === 0 ? null : BigInt(i) * 1_000_000_007n,
+      attr_ratio: i % 5 === 0 ? null : i / 7,
+      attr_flag: i % 3 === 0 ? null : i % 2 === 0,
+    },
+  }))
+  const { rows } = await run(t, [input])
+  t.equal(rows.length, 2500)
+  let mismatches = 0
+  for (const [i, r] of rows.entries()) {
+    const a = input[i].attrs!
+    if (r.resource_wide !== a.resource_wide || r.resource_sparse !== a.resource_sparse || r.resource_unique !== a.resource_unique ||
+      r.attr_count !== a.attr_count || r.attr_ratio !== a.attr_ratio || r.attr_flag !== a.attr_flag) mismatches++
+  }
+  t.equal(mismatches, 0, 'every carried value reads back as written')
 })

@@ -1,5 +1,10 @@
 import t from 'tap'
-import { fingerprint, metricFingerprints, rowIds, segmentIdFor } from '../../src/compaction/ids.ts'
+import { ROW_ID_WIDTH, fingerprint, metricFingerprints, rowIdBytes, segmentIdFor } from '../../src/compaction/ids.ts'
+
+function rowIds (segmentId: bigint, n: number): string[] {
+  const bytes = rowIdBytes(segmentId, n)
+  return Array.from({ length: n }, (_, i) => Buffer.from(bytes.subarray(i * ROW_ID_WIDTH, (i + 1) * ROW_ID_WIDTH)).toString('latin1'))
+}
 
 t.test('fingerprints match the DOMAIN.md vectors', async t => {
   t.equal(fingerprint('metric_name:.*'), -4454695143127170692n)

@@ -17,7 +17,8 @@ export interface RowSpec {
   sketch?: Uint8Array | null
   /** Rollup overrides by short name (count, sum, p50...): a number, or null for absent. */
   rollups?: Partial<Record<string, number | null>>
-  attrs?: Record<string, string | null>
+  /** Attribute columns: strings, or int64 (bigint), double (number) or bool values. */
+  attrs?: Record<string, string | number | bigint | boolean | null>
   type?: string
 }
 
@@ -53,11 +54,12 @@ export async function writeSegment (path: string, rows: readonly RowSpec[], opti
 
   const sketches = rows.map(r => (r.sketch !== undefined ? { sketch: r.sketch, rollups: [] as number[] } : sketchOf(r.values ?? [])))
   const columns: Array<{ element: SchemaElement, data: unknown[] }> = []
-  const add = (name: string, type: 'string' | 'int64' | 'double' | 'bytes', data: unknown[]): void => {
+  const add = (name: string, type: 'string' | 'int64' | 'double' | 'bytes' | 'bool', data: unknown[]): void => {
     const element: SchemaElement = { name, repetition_type: 'OPTIONAL' }
     if (type === 'string') Object.assign(element, { type: 'BYTE_ARRAY', converted_type: 'UTF8' })
     else if (type === 'bytes') element.type = 'BYTE_ARRAY'
     else if (type === 'int64') element.type = 'INT64'
+    else if (type === 'bool') element.type = 'BOOLEAN'
     else element.type = 'DOUBLE'
     columns.push({ element, data })
   }
@@ -74,7 +76,12 @@ export async function writeSegment (path: string, rows: readonly RowSpec[], opti
       return override !== undefined ? override : sketches[i].rollups[slot] ?? null
     }))
   }
-  for (const attr of attrNames) add(legacy ? attr.replace(/^resource_/, 'resource.') : attr, 'string', rows.map(r => r.attrs?.[attr] ?? null))
+  for (const attr of attrNames) {
+    const data = rows.map(r => r.attrs?.[attr] ?? null)
+    const sample = data.find(v => v !== null)
+    const type = typeof sample === 'bigint' ? 'int64' : typeof sample === 'number' ? 'double' : typeof sample === 'boolean' ? 'bool' : 'string'
+    add(legacy ? attr.replace(/^resource_/, 'resource.') : attr, type, data)
+  }
 
   const writer = new ParquetWriter({
     writer: fileWriter(path),
