@@ -82,6 +82,22 @@ t.test('bad input exits non-zero with a clear message naming the file, never a s
   t.same(await readdir(join(dir, 'o1')), [], 'a failed compaction leaves no output')
 })
 
+t.test('on a terminal, a progress bar shows rows read of the total', async t => {
+  const hasScript = await run('script', ['--version']).then(() => true, () => false)
+  if (!hasScript) {
+    t.comment('util-linux `script` is not installed: no pseudo-terminal to test the progress bar on')
+    return
+  }
+  const dir = t.testdir()
+  const inputs = await twoSegments(dir)
+  const command = [process.execPath, BIN, 'compact', '-o', join(dir, 'out'), ...inputs].map(a => `'${a}'`).join(' ')
+  const { stdout } = await run('script', ['-qec', command, '/dev/null'])
+  t.match(stdout, /compacting \[.*\] \d+% \| 4\/4 rows/, 'the bar counts rows read of the total')
+  t.match(stdout, /compacted 2 file\(s\)/)
+  const { stdout: piped } = await cli(['compact', '-o', join(dir, 'out2'), ...inputs])
+  t.notMatch(piped, /compacting \[/, 'no bar when output is not a terminal')
+})
+
 t.test('--help prints the usage', async t => {
   const { code, stdout } = await cli(['compact', '--help'])
   t.equal(code, 0)
