@@ -15,6 +15,25 @@ export const ERRORS = {
   CMP_ERR_BAD_ARGUMENT: { status: 400, message: 'invalid argument' },
   CMP_ERR_OUTPUT: { status: 500, message: 'could not write the output' },
   CMP_ERR_INTERNAL: { status: 500, message: 'internal error' },
+  // the HTTP service
+  CMP_ERR_BAD_REQUEST: { status: 400, message: 'invalid request' },
+  CMP_ERR_BAD_JSON: { status: 400, message: 'the request body is not valid JSON' },
+  CMP_ERR_BAD_URL: { status: 400, message: 'unsupported or malformed URL' },
+  CMP_ERR_UNAUTHORIZED: { status: 401, message: 'a valid bearer token is required' },
+  CMP_ERR_PATH_FORBIDDEN: { status: 403, message: 'the path is outside the storage root' },
+  CMP_ERR_HOST_FORBIDDEN: { status: 403, message: 'the host is not in the allow-list' },
+  CMP_ERR_NOT_FOUND: { status: 404, message: 'no such route' },
+  CMP_ERR_NOT_ACCEPTABLE: { status: 406, message: 'the response can be application/x-tar or application/vnd.apache.parquet' },
+  CMP_ERR_FILE_TOO_LARGE: { status: 413, message: 'an input file exceeds the size limit' },
+  CMP_ERR_TOO_MANY_FILES: { status: 413, message: 'too many files in one request' },
+  CMP_ERR_REQUEST_TOO_LARGE: { status: 413, message: 'the request exceeds the size limit' },
+  CMP_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'POST /compact takes multipart/form-data or application/json' },
+  CMP_ERR_EMPTY_RESULT: { status: 422, message: 'no rows are left to write' },
+  CMP_ERR_UPSTREAM: { status: 502, message: 'fetching a segment failed' },
+  CMP_ERR_TEMP_SPACE: { status: 503, message: 'temporary disk space is taken by other requests, retry later' },
+  CMP_ERR_DRAINING: { status: 503, message: 'the service is shutting down' },
+  CMP_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'fetching a segment took too long' },
+  CMP_ERR_CONFIG: { status: 500, message: 'invalid configuration' },
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERRORS
@@ -32,6 +51,13 @@ export class CompactorError extends Error {
     this.code = code
     this.status = spec.status
     this.details = details
+  }
+
+  /** The same error with more details, e.g. the request field it came from. */
+  withDetails (extra: Record<string, unknown>): CompactorError {
+    const copy = new CompactorError(this.code, undefined, { ...this.details, ...extra }, { cause: this.cause })
+    copy.message = this.message
+    return copy
   }
 
   /** The JSON body an API returns for this error. */

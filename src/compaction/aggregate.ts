@@ -115,16 +115,16 @@ export class Aggregator {
   }
 
   private mergeSketch (batch: Batch, row: number): void {
-    const sketch = batch.sketches[row]
-    if (sketch && sketch.length > 0) this.merged.addEncoded(sketch)
+    const start = batch.sketchOffsets[row]
+    const end = batch.sketchOffsets[row + 1]
+    if (end > start) this.merged.addEncoded(batch.sketchData, start, end)
     else this.merged.addValue(batch.rollups[ROLLUP_SUM][row])
   }
 
   /** count, sum, min and max of one input row into memberStats: its rollups, or its sketch where they are absent. */
   private exactStats (batch: Batch, row: number): void {
     const stats = this.memberStats
-    const sketch = batch.sketches[row]
-    if (!sketch || sketch.length === 0) {
+    if (batch.sketchOffsets[row + 1] === batch.sketchOffsets[row]) {
       const v = batch.rollups[ROLLUP_SUM][row]
       stats[ROLLUP_COUNT] = 1
       stats[ROLLUP_SUM] = v
@@ -136,24 +136,23 @@ export class Aggregator {
     for (const r of EXACT_SLOTS) {
       if (batch.rollupPresent[r][row] === 1) stats[r] = batch.rollups[r][row]
       else {
-        if (!computed) this.rollupsFromSketch(sketch)
+        if (!computed) this.rollupsFromSketch(batch, row)
         computed = true
         stats[r] = this.rollupScratch[r]
       }
     }
   }
 
-  private rollupsFromSketch (sketch: Uint8Array): void {
+  private rollupsFromSketch (batch: Batch, row: number): void {
     this.scratch.reset()
-    this.scratch.addEncoded(sketch)
+    this.scratch.addEncoded(batch.sketchData, batch.sketchOffsets[row], batch.sketchOffsets[row + 1])
     this.scratch.rollups(this.rollupScratch)
   }
 
   private closeGroup (): void {
     const batch = this.first!
     const row = this.firstRow
-    const sketch = batch.sketches[row]
-    const rebuilt = !sketch || sketch.length === 0
+    const rebuilt = batch.sketchOffsets[row + 1] === batch.sketchOffsets[row]
     const out = this.out
     if (this.members > 1) {
       const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, this.merged.encode(), batch, row)
@@ -170,12 +169,12 @@ export class Aggregator {
       for (let r = 0; r < ROLLUPS; r++) out.rollups[r][i] = v
       out.rollups[ROLLUP_COUNT][i] = 1
     } else {
-      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, sketch, batch, row)
+      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, null, batch, row)
       let computed = false
       for (let r = 0; r < ROLLUPS; r++) {
         if (batch.rollupPresent[r][row] === 1) out.rollups[r][i] = batch.rollups[r][row]
         else {
-          if (!computed) this.rollupsFromSketch(sketch)
+          if (!computed) this.rollupsFromSketch(batch, row)
           computed = true
           out.rollups[r][i] = this.rollupScratch[r]
         }

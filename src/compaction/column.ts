@@ -7,17 +7,20 @@ import type { Writer } from 'hyparquet-writer'
 import { zstdCompress } from './codecs.ts'
 import { compareUtf8, type ColumnType } from './schema.ts'
 
-/** Values of one output column for a run of rows. */
+/** Values of one output column for a run of rows; `valid[i]` 0 marks a null (all present when absent). */
 export type ColumnValues =
-  | { kind: 'double', values: Float64Array }
-  | { kind: 'int64', values: BigInt64Array }
+  | { kind: 'double', values: Float64Array, valid?: Uint8Array }
+  | { kind: 'int64', values: BigInt64Array, valid?: Uint8Array }
+  | { kind: 'bool', values: Uint8Array, valid: Uint8Array }
   /** Strings (null = absent): dictionary-encoded when that pays. */
   | { kind: 'strings', values: ArrayLike<string | null> }
-  /** Byte strings (null or absent = null), written PLAIN. */
-  | { kind: 'bytes', values: ArrayLike<Uint8Array | null | undefined> }
+  /** Strings already as a dictionary of distinct entries and an index per row (-1 = null). */
+  | { kind: 'dict', dictionary: readonly string[], indices: Int32Array }
+  /** Byte strings: row i is data[offsets[i], offsets[i + 1]) where valid; written PLAIN. */
+  | { kind: 'bytes', data: Uint8Array, offsets: Int32Array, valid: Uint8Array }
   /** Fixed-width ASCII strings packed in one buffer (row ids). */
   | { kind: 'ascii', bytes: Uint8Array, width: number }
-  /** Anything else (carried doubles, integers, booleans from decoded arrays; null = absent). */
+  /** Anything else (converted values; null = absent). */
   | { kind: 'values', values: ArrayLike<unknown> }
 
 const PARQUET_TYPES: Record<ColumnType, ParquetType> = { string: 'BYTE_ARRAY', bytes: 'BYTE_ARRAY', int64: 'INT64', double: 'DOUBLE', bool: 'BOOLEAN' }
@@ -140,14 +143,37 @@ export function writeColumnChunk (writer: Writer, name: string, type: ColumnType
   let statistics: Statistics = {}
   let dictionary: string[] | null = null
 
-  if (data.kind === 'double') {
-    defs.fill(1)
-    page.raw(new Uint8Array(data.values.buffer, data.values.byteOffset + start * 8, n * 8))
-    statistics = doubleStats(data.values, start, end)
-  } else if (data.kind === 'int64') {
-    defs.fill(1)
-    page.raw(new Uint8Array(data.values.buffer, data.values.byteOffset + start * 8, n * 8))
-    statistics = int64Stats(data.values, start, end)
+  if (data.kind === 'double' || data.kind === 'int64') {
+    const valid = data.valid
+    let present = n
+    if (valid) {
+      present = 0
+      for (let i = start; i < end; i++) present += defs[i - start] = valid[i]
+    } else defs.fill(1)
+    nulls = n - present
+    if (present === n) page.raw(new Uint8Array(data.values.buffer, data.values.byteOffset + start * 8, n * 8))
+    else {
+      const bytes = new Uint8Array(data.values.buffer, data.values.byteOffset, data.values.byteLength)
+      for (let i = start; i < end; i++) if (valid![i] === 1) page.raw(bytes.subarray(i * 8, i * 8 + 8))
+    }
+    statistics = data.kind === 'double' ? doubleStats(data.values, start, end, valid) : int64Stats(data.values, start, end, valid)
+  } else if (data.kind === 'bool') {
+    let bits = 0
+    let count = 0
+    for (let i = start; i < end; i++) {
+      if (data.valid[i] === 0) {
+        nulls++
+        continue
+      }
+      defs[i - start] = 1
+      bits |= data.values[i] << count
+      if (++count === 8) {
+        page.u8(bits)
+        bits = 0
+        count = 0
+      }
+    }
+    if (count > 0) page.u8(bits)
   } else if (data.kind === 'ascii') {
     defs.fill(1)
     const { bytes, width } = data
@@ -162,15 +188,19 @@ export function writeColumnChunk (writer: Writer, name: string, type: ColumnType
     if (n > 0) statistics = { min_value: text(lo), max_value: text(hi) }
   } else if (data.kind === 'bytes') {
     for (let i = start; i < end; i++) {
-      const v = data.values[i]
-      if (v === null || v === undefined) nulls++
+      if (data.valid[i] === 0) nulls++
       else {
         defs[i - start] = 1
-        page.blob(v)
+        page.blob(data.data.subarray(data.offsets[i], data.offsets[i + 1]))
       }
     }
   } else if (data.kind === 'strings') {
     const result = encodeStrings(data.values, start, end, defs)
+    nulls = result.nulls
+    dictionary = result.dictionary
+    statistics = result.statistics
+  } else if (data.kind === 'dict') {
+    const result = encodeDictionary(data.dictionary, data.indices, start, end, defs)
     nulls = result.nulls
     dictionary = result.dictionary
     statistics = result.statistics
@@ -234,23 +264,52 @@ export function writeColumnChunk (writer: Writer, name: string, type: ColumnType
   }
 }
 
-/** Strings as dictionary indices when the dictionary is at most half the rows, else PLAIN; fills defs. */
-function encodeStrings (values: ArrayLike<string | null>, start: number, end: number, defs: Uint8Array): { nulls: number, dictionary: string[] | null, statistics: Statistics } {
+/** Strings (null = absent) through a dictionary built here; fills defs. */
+function encodeStrings (values: ArrayLike<string | null>, start: number, end: number, defs: Uint8Array): EncodedStrings {
   const ids = new Map<string, number>()
   const dictionary: string[] = []
   const indices = new Int32Array(end - start)
-  let present = 0
   for (let i = start; i < end; i++) {
     const v = values[i]
-    if (v === null || v === undefined) continue
-    defs[i - start] = 1
+    if (v === null || v === undefined) {
+      indices[i - start] = -1
+      continue
+    }
     let id = ids.get(v)
     if (id === undefined) {
       id = dictionary.length
       ids.set(v, id)
       dictionary.push(v)
     }
-    indices[present++] = id
+    indices[i - start] = id
+  }
+  return encodeDictionary(dictionary, indices, 0, end - start, defs)
+}
+
+interface EncodedStrings { nulls: number, dictionary: string[] | null, statistics: Statistics }
+
+const remap = { ids: new Int32Array(1024) }
+
+/**
+ * Rows [start, end) of dictionary-coded strings (-1 = null): RLE_DICTIONARY over the entries the
+ * rows use when those are at most half the values, else PLAIN. Fills defs.
+ */
+function encodeDictionary (entries: readonly string[], indices: Int32Array, start: number, end: number, defs: Uint8Array): EncodedStrings {
+  if (remap.ids.length < entries.length) remap.ids = new Int32Array(entries.length * 2)
+  const local = remap.ids.fill(-1, 0, entries.length)
+  const dictionary: string[] = []
+  const codes = new Int32Array(end - start)
+  let present = 0
+  for (let i = start; i < end; i++) {
+    const k = indices[i]
+    if (k < 0) continue
+    defs[i - start] = 1
+    let id = local[k]
+    if (id < 0) {
+      id = local[k] = dictionary.length
+      dictionary.push(entries[k])
+    }
+    codes[present++] = id
   }
   let min: string | undefined
   let max: string | undefined
@@ -263,13 +322,10 @@ function encodeStrings (values: ArrayLike<string | null>, start: number, end: nu
   if (dictionary.length > 0 && dictionary.length * 2 <= present) {
     const bitWidth = Math.max(1, 32 - Math.clz32(dictionary.length - 1))
     page.u8(bitWidth)
-    encodeHybrid(page, indices, present, bitWidth)
+    encodeHybrid(page, codes, present, bitWidth)
     return { nulls, dictionary, statistics }
   }
-  for (let i = start; i < end; i++) {
-    const v = values[i]
-    if (v !== null && v !== undefined) page.utf8(v)
-  }
+  for (let k = 0; k < present; k++) page.utf8(dictionary[codes[k]])
   return { nulls, dictionary: null, statistics }
 }
 
@@ -308,10 +364,11 @@ function encodeValues (values: ArrayLike<unknown>, start: number, end: number, d
   return nulls
 }
 
-function doubleStats (values: Float64Array, start: number, end: number): Statistics {
+function doubleStats (values: Float64Array, start: number, end: number, valid: Uint8Array | undefined): Statistics {
   let min = Infinity
   let max = -Infinity
   for (let i = start; i < end; i++) {
+    if (valid && valid[i] === 0) continue
     const v = values[i]
     if (v < min) min = v
     if (v > max) max = v
@@ -319,12 +376,15 @@ function doubleStats (values: Float64Array, start: number, end: number): Statist
   return min <= max ? { min_value: min, max_value: max } : {}
 }
 
-function int64Stats (values: BigInt64Array, start: number, end: number): Statistics {
-  if (end <= start) return {}
+function int64Stats (values: BigInt64Array, start: number, end: number, valid: Uint8Array | undefined): Statistics {
+  let first = start
+  while (valid && first < end && valid[first] === 0) first++
+  if (first >= end) return {}
   const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2)
-  let lo = start
-  let hi = start
-  for (let i = start + 1; i < end; i++) {
+  let lo = first
+  let hi = first
+  for (let i = first + 1; i < end; i++) {
+    if (valid && valid[i] === 0) continue
     if (compareWords(words, i, lo) < 0) lo = i
     if (compareWords(words, i, hi) > 0) hi = i
   }

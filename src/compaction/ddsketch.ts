@@ -72,13 +72,14 @@ const HI = 1 - LO
 const ONE_HI = 0x3ff00000 // high word of bits(1.0); its low word is 0
 
 let at = 0 // read cursor of the sketch being decoded (decoding is synchronous, never re-entered)
+let limit = 0 // end of the sketch's bytes
 
 /** Next uvarint, or -1 when the bytes run out. Above 2^53 the value is approximate, and always refused. */
 function readUvarint (b: Uint8Array): number {
   let x = 0
   let scale = 1
   for (let i = 0; ; i++) {
-    if (at >= b.length) return -1
+    if (at >= limit) return -1
     const n = b[at++]
     if (n < 0x80 || i === 8) return x + n * scale
     x += (n & 0x7f) * scale
@@ -98,7 +99,7 @@ function readVarfloat (b: Uint8Array): number {
   let hi = 0
   let lo = 0
   for (let i = 0; ; i++) {
-    if (at >= b.length) return NaN
+    if (at >= limit) return NaN
     const n = b[at++]
     if (i === 8) {
       lo |= n
@@ -345,7 +346,7 @@ function validIndex (i: number): boolean {
 function decodeBins (b: Uint8Array, encoding: number, store: BinStore | null): number {
   const n = readUvarint(b)
   if (n < 0) return fail('truncated bin count')
-  if (n > b.length - at) return fail('bin count exceeds the bytes left')
+  if (n > limit - at) return fail('bin count exceeds the bytes left')
   if (encoding === CONTIGUOUS) {
     let index = readVarint(b)
     const step = readVarint(b)
@@ -372,11 +373,12 @@ function decodeBins (b: Uint8Array, encoding: number, store: BinStore | null): n
   return OK
 }
 
-/** Decodes a whole sketch; merges it into `acc` when given. Returns OK, BAD or OTHER_MAPPING. */
-function decode (b: Uint8Array, acc: SketchAccumulator | null): number {
-  at = 0
+/** Decodes the sketch in b[start, end); merges it into `acc` when given. Returns OK, BAD or OTHER_MAPPING. */
+function decode (b: Uint8Array, acc: SketchAccumulator | null, start: number, end: number): number {
+  at = start
+  limit = end
   let mapped = false
-  while (at < b.length) {
+  while (at < limit) {
     const flag = b[at++]
     const type = flag & 3
     let result = OK
@@ -384,7 +386,7 @@ function decode (b: Uint8Array, acc: SketchAccumulator | null): number {
       result = decodeBins(b, flag & 0xfc, acc === null ? null : type === POSITIVE ? acc.positive : acc.negative)
     } else if (type === 2) {
       if (flag !== MAPPING_FLAG) return fail('not the logarithmic mapping', OTHER_MAPPING)
-      if (b.length - at < 16) return fail('truncated index mapping')
+      if (limit - at < 16) return fail('truncated index mapping')
       for (let k = 1; k < 17; k++) {
         if (b[at++] !== MAPPING_BLOCK[k]) return fail('mapping gamma or offset is not the 0.01 one', OTHER_MAPPING)
       }
@@ -394,7 +396,7 @@ function decode (b: Uint8Array, acc: SketchAccumulator | null): number {
       if (!validCount(c)) return fail('bad zero count')
       if (acc !== null) acc.zero += c
     } else if (EXACT_STAT_FLAGS.includes(flag)) {
-      if (b.length - at < 8) return fail('truncated exact statistic')
+      if (limit - at < 8) return fail('truncated exact statistic')
       at += 8
     } else return fail('unknown block flag')
     if (result !== OK) return result
@@ -419,11 +421,11 @@ export class SketchAccumulator {
   }
 
   /**
-   * Decodes a sketches-go encoded sketch and adds its bins to this one (a merge).
+   * Decodes the sketches-go encoded sketch in bytes[start, end) and adds its bins to this one (a merge).
    * Throws SketchError when it does not decode; the accumulator then holds a partial merge: reset it.
    */
-  addEncoded (bytes: Uint8Array): void {
-    const result = decode(bytes, this)
+  addEncoded (bytes: Uint8Array, start = 0, end = bytes.length): void {
+    const result = decode(bytes, this, start, end)
     if (result !== OK) throw new SketchError(result === OTHER_MAPPING ? 'unsupported_mapping' : 'bad_sketch', failure)
   }
 
@@ -513,9 +515,9 @@ export class SketchAccumulator {
   }
 }
 
-/** True when the bytes decode as a sketch with the 0.01 mapping (the rules of addEncoded), without allocating. */
-export function checkSketch (bytes: Uint8Array): boolean {
-  return decode(bytes, null) === OK
+/** True when bytes[start, end) decode as a sketch with the 0.01 mapping (the rules of addEncoded), without allocating. */
+export function checkSketch (bytes: Uint8Array, start = 0, end = bytes.length): boolean {
+  return decode(bytes, null, start, end) === OK
 }
 
 const single = new SketchAccumulator()

@@ -25,8 +25,8 @@ export function compareKeys (a: KeyColumns, i: number, b: KeyColumns, j: number)
 export async function isSorted (segment: Segment): Promise<boolean> {
   let prev: KeyColumns | null = null
   let prevRow = -1
-  for (const group of segment.rowGroups) {
-    const keys = await readKeys(segment, group.start, group.start + group.rows)
+  for (let g = 0; g < segment.rowGroups.length; g++) {
+    const keys = await readKeys(segment, g)
     for (let i = 0; i < keys.length; i++) {
       if (keys.status[i] !== USABLE) continue
       if (prev && compareKeys(prev, prevRow, keys, i) > 0) return false
@@ -87,13 +87,15 @@ export class SegmentCursor {
   async load (): Promise<boolean> {
     for (;;) {
       this.batch = null
+      const groups = this.segment.rowGroups.length
+      if (this.nextGroup >= groups) return false
       if (this.sorted) {
-        const group = this.segment.rowGroups[this.nextGroup++]
-        if (!group) return false
-        this.batch = await readBatch(this.segment, group.start, group.start + group.rows, this.carry)
+        const g = this.nextGroup++
+        this.batch = await readBatch(this.segment, g, g, this.carry)
       } else {
-        if (this.nextGroup++ > 0) return false
-        this.batch = await readBatch(this.segment, 0, this.segment.numRows, this.carry)
+        // an unsorted segment is read whole and sorted in memory
+        this.nextGroup = groups
+        this.batch = await readBatch(this.segment, 0, groups - 1, this.carry)
         this.order = sortOrder(this.batch)
       }
       this.onBatch(this.batch)

@@ -5,6 +5,7 @@ import { ROLLUP_COLUMNS } from './schema.ts'
 import type { Batch } from './read.ts'
 
 const ROLLUPS = ROLLUP_COLUMNS.length
+const INITIAL_ROWS = 16_384
 
 /** A growable columnar buffer of output rows. */
 export class OutputRows {
@@ -12,19 +13,20 @@ export class OutputRows {
   /** First row of the series (name, tid) being written; rows before it are complete series. */
   seriesStart = 0
   names: string[] = []
-  sketches: Uint8Array[] = []
+  /** A sketch made for the row (merged or rebuilt), or null: the group's first input row's sketch, as is. */
+  sketches: Array<Uint8Array | null> = []
   /** The first input row of each output row's group, for the carried columns. */
   sources: Batch[] = []
-  sourceRows = new Int32Array(1024)
+  sourceRows = new Int32Array(INITIAL_ROWS)
   /** chq_tid as [low, high] 32-bit words per row. */
-  tidWords = new Int32Array(2048)
+  tidWords = new Int32Array(2 * INITIAL_ROWS)
   /** Bucket start in ms. */
-  buckets = new Float64Array(1024)
+  buckets = new Float64Array(INITIAL_ROWS)
   /** One array per ROLLUP_COLUMNS slot. */
-  rollups: Float64Array[] = ROLLUP_COLUMNS.map(() => new Float64Array(1024))
+  rollups: Float64Array[] = ROLLUP_COLUMNS.map(() => new Float64Array(INITIAL_ROWS))
 
   /** Appends a row; its rollups are then written with setRollup. Returns its index. */
-  push (name: string, tidWords: Int32Array, tidRow: number, bucket: number, sketch: Uint8Array, source: Batch, sourceRow: number): number {
+  push (name: string, tidWords: Int32Array, tidRow: number, bucket: number, sketch: Uint8Array | null, source: Batch, sourceRow: number): number {
     const i = this.count
     if (i === this.buckets.length) this.grow()
     this.names.push(name)

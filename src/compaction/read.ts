@@ -1,8 +1,10 @@
-// Parquet -> columnar batches: key columns parsed to their forced types, rollups into Float64Arrays,
-// sketches as byte views, every other column kept as the decoder's array. Each row gets a status:
-// usable, or the reason it is dropped (DOMAIN.md section 4).
-import { parquetRead, type DecodedArray, type ParquetParsers } from 'hyparquet'
+// Parquet -> columnar batches, a row group at a time: key columns parsed to their forced types,
+// rollups into Float64Arrays, sketches as one byte buffer with offsets, every other column kept
+// decoded (dictionary + indices for strings). Each row gets a status: usable, or the reason it is
+// dropped (DOMAIN.md section 4).
+import { parquetRead, type ParquetParsers } from 'hyparquet'
 import { CompactorError, asCompactorError } from '../errors.ts'
+import { UnsupportedChunk, readChunk, type DecodedColumn } from './chunk.ts'
 import { readCompressors } from './codecs.ts'
 import { MAX_INDEXABLE, checkSketch } from './ddsketch.ts'
 import { METRIC_NAME, ROLLUP_COLUMNS, ROLLUP_COUNT, ROLLUP_SUM, SKETCH, TID, TIMESTAMP, type ColumnType } from './schema.ts'
@@ -19,10 +21,10 @@ export const BAD_SKETCH = 5
 export const DROP_REASONS = ['usable', 'missing_key', 'bad_key', 'nonfinite_rollup', 'missing_sketch', 'bad_sketch'] as const
 export type DropReason = Exclude<typeof DROP_REASONS[number], 'usable'>
 
-/** A column carried through from a group's first row, as its decoder gave it. */
+/** A column carried through from a group's first row: its values and its type in this segment. */
 export interface CarriedColumn {
   readonly type: ColumnType
-  readonly values: ArrayLike<unknown>
+  readonly column: DecodedColumn
 }
 
 /** The sort key columns of a run of rows, parsed to exact types. */
@@ -41,7 +43,9 @@ export interface KeyColumns {
 /** A columnar batch of one segment's rows. */
 export interface Batch extends KeyColumns {
   readonly segment: number
-  readonly sketches: ArrayLike<Uint8Array | null | undefined>
+  /** Row i's sketch is sketchData[sketchOffsets[i], sketchOffsets[i + 1]) (empty: no sketch). */
+  readonly sketchData: Uint8Array
+  readonly sketchOffsets: Int32Array
   /** One Float64Array per ROLLUP_COLUMNS slot, and whether each value was present. */
   readonly rollups: readonly Float64Array[]
   readonly rollupPresent: readonly Uint8Array[]
@@ -50,7 +54,7 @@ export interface Batch extends KeyColumns {
   readonly drops: Int32Array
 }
 
-// Raw values: the engine wants int64 as bigint and dates as numbers, never Date objects.
+// Raw values from the general reader: int64 as bigint and dates as numbers, never Date objects.
 const RAW_PARSERS: Partial<ParquetParsers> = {
   timestampFromMilliseconds: (v: bigint) => v,
   timestampFromMicroseconds: (v: bigint) => v,
@@ -60,27 +64,23 @@ const RAW_PARSERS: Partial<ParquetParsers> = {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-/** Reads rows [rowStart, rowEnd) of a segment as a batch carrying the named columns. */
-export async function readBatch (segment: Segment, rowStart: number, rowEnd: number, carry: readonly string[]): Promise<Batch> {
-  const wanted = [METRIC_NAME, TID, TIMESTAMP, SKETCH, ...ROLLUP_COLUMNS, ...carry]
-  const raw = await readColumns(segment, wanted, rowStart, rowEnd)
-  const keys = parseKeys(raw, rowEnd - rowStart)
+/** Reads row groups [first, last] of a segment as one batch carrying the named columns. */
+export async function readBatch (segment: Segment, first: number, last: number, carry: readonly string[]): Promise<Batch> {
+  const raw = await readColumns(segment, [METRIC_NAME, TID, TIMESTAMP, SKETCH, ...ROLLUP_COLUMNS, ...carry], first, last)
+  const length = rowsOf(segment, first, last)
+  const keys = parseKeys(raw, length)
   const { status } = keys
   const rollups: Float64Array[] = []
   const rollupPresent: Uint8Array[] = []
   for (const name of ROLLUP_COLUMNS) {
-    const [values, present] = parseDoubles(raw.get(name), keys.length)
+    const [values, present] = parseDoubles(raw.get(name)?.column, length)
     rollups.push(values)
     rollupPresent.push(present)
   }
-  const sketchColumn = raw.get(SKETCH)
-  const sketches: ArrayLike<Uint8Array | null | undefined> = sketchColumn && sketchColumn.type === 'bytes'
-    ? sketchColumn.values as ArrayLike<Uint8Array | null>
-    : new Array<null>(keys.length).fill(null)
-  const sketchUnreadable = sketchColumn !== undefined && sketchColumn.type !== 'bytes'
+  const [sketchData, sketchOffsets, sketchReadable] = sketchBytes(raw.get(SKETCH)?.column, length)
   const drops = new Int32Array(DROP_REASONS.length)
-  for (let i = 0; i < keys.length; i++) {
-    if (status[i] === USABLE) status[i] = rowStatus(i, rollups, rollupPresent, sketches[i], sketchUnreadable, sketchColumn)
+  for (let i = 0; i < length; i++) {
+    if (status[i] === USABLE) status[i] = rowStatus(i, rollups, rollupPresent, sketchData, sketchOffsets[i], sketchOffsets[i + 1], sketchReadable)
     drops[status[i]]++
   }
   drops[USABLE] = 0
@@ -89,26 +89,28 @@ export async function readBatch (segment: Segment, rowStart: number, rowEnd: num
     const column = raw.get(name)
     if (column) carried.set(name, column)
   }
-  return { ...keys, segment: segment.index, sketches, rollups, rollupPresent, carried, drops }
+  return { ...keys, segment: segment.index, sketchData, sketchOffsets, rollups, rollupPresent, carried, drops }
 }
 
-/** Reads only the sort key columns of rows [rowStart, rowEnd): enough to check the sort order. */
-export async function readKeys (segment: Segment, rowStart: number, rowEnd: number): Promise<KeyColumns> {
-  const raw = await readColumns(segment, [METRIC_NAME, TID, TIMESTAMP], rowStart, rowEnd)
-  return parseKeys(raw, rowEnd - rowStart)
+/** Reads only the sort key columns of one row group: enough to check the sort order. */
+export async function readKeys (segment: Segment, group: number): Promise<KeyColumns> {
+  const raw = await readColumns(segment, [METRIC_NAME, TID, TIMESTAMP], group, group)
+  return parseKeys(raw, rowsOf(segment, group, group))
+}
+
+function rowsOf (segment: Segment, first: number, last: number): number {
+  let n = 0
+  for (let g = first; g <= last; g++) n += segment.rowGroups[g].rows
+  return n
 }
 
 function rowStatus (i: number, rollups: readonly Float64Array[], present: readonly Uint8Array[],
-  sketch: Uint8Array | null | undefined, sketchUnreadable: boolean, sketchColumn: CarriedColumn | undefined): number {
+  sketchData: Uint8Array, start: number, end: number, sketchReadable: boolean): number {
   for (let r = 0; r < rollups.length; r++) {
     if (present[r][i] === 1 && !Number.isFinite(rollups[r][i])) return NONFINITE_ROLLUP
   }
-  if (sketchUnreadable) {
-    const v = sketchColumn!.values[i]
-    return v === null || v === undefined || v === '' ? singletonStatus(i, rollups, present) : BAD_SKETCH
-  }
-  if (!sketch || sketch.length === 0) return singletonStatus(i, rollups, present)
-  return checkSketch(sketch) ? USABLE : BAD_SKETCH
+  if (end === start) return singletonStatus(i, rollups, present)
+  return sketchReadable && checkSketch(sketchData, start, end) ? USABLE : BAD_SKETCH
 }
 
 // A row without a sketch survives only as a legacy singleton: count 1 and a sum a sketch can hold.
@@ -117,137 +119,243 @@ function singletonStatus (i: number, rollups: readonly Float64Array[], present: 
     Math.abs(rollups[ROLLUP_SUM][i]) <= MAX_INDEXABLE ? USABLE : MISSING_SKETCH
 }
 
-/** Reads the physical columns behind the given current names, coalescing duplicates, as one array each. */
-async function readColumns (segment: Segment, names: readonly string[], rowStart: number, rowEnd: number): Promise<Map<string, CarriedColumn>> {
-  const sources: SourceColumn[] = []
-  for (const name of names) sources.push(...(segment.columns.get(name) ?? []))
-  const length = rowEnd - rowStart
-  const chunks = new Map<string, Array<{ rowStart: number, rowEnd: number, data: DecodedArray }>>()
-  if (length > 0 && sources.length > 0) {
-    try {
-      await parquetRead({
-        file: segment.file,
-        metadata: segment.metadata,
-        columns: sources.map(s => s.physical),
-        rowStart,
-        rowEnd,
-        compressors: readCompressors,
-        utf8: false,
-        parsers: RAW_PARSERS,
-        onChunk ({ columnName, columnData, rowStart: start, rowEnd: end }) {
-          const list = chunks.get(columnName) ?? []
-          list.push({ rowStart: start, rowEnd: end, data: columnData })
-          chunks.set(columnName, list)
-        },
-      })
-    } catch (err) {
-      throw asCompactorError(err, 'CMP_ERR_BAD_PARQUET', `${segment.label}: rows ${rowStart}-${rowEnd} do not decode`, { file: segment.label })
-    }
-  }
+/**
+ * Reads the physical columns behind the given current names over row groups [first, last],
+ * coalescing duplicate names; returns each as one decoded column.
+ */
+async function readColumns (segment: Segment, names: readonly string[], first: number, last: number): Promise<Map<string, CarriedColumn>> {
   const out = new Map<string, CarriedColumn>()
-  for (const name of names) {
-    const physical = segment.columns.get(name)
-    if (!physical) continue
-    const arrays = physical.map(s => assemble(segment, s.physical, chunks.get(s.physical) ?? [], rowStart, rowEnd))
-    out.set(name, arrays.length === 1 ? { type: physical[0].type, values: arrays[0] } : coalesce(physical, arrays))
+  try {
+    const perGroup: Array<Map<string, DecodedColumn>> = []
+    for (let g = first; g <= last; g++) perGroup.push(await readGroup(segment, names, g))
+    for (const name of names) {
+      const physical = segment.columns.get(name)
+      if (!physical) continue
+      const decoded = physical.map(s => concatColumns(perGroup.map(m => m.get(s.physical)!)))
+      out.set(name, decoded.length === 1 ? { type: physical[0].type, column: decoded[0] } : coalesce(physical, decoded))
+    }
+  } catch (err) {
+    throw asCompactorError(err, 'CMP_ERR_BAD_PARQUET', `${segment.label}: row groups ${first}-${last} do not decode`, { file: segment.label })
   }
   return out
 }
 
-/** Joins the decoded chunks of one column into exactly the rows [rowStart, rowEnd). */
-function assemble (segment: Segment, column: string, chunks: Array<{ rowStart: number, rowEnd: number, data: DecodedArray }>,
-  rowStart: number, rowEnd: number): DecodedArray {
-  const length = rowEnd - rowStart
-  if (chunks.length === 1 && chunks[0].rowStart === rowStart && chunks[0].rowEnd === rowEnd && chunks[0].data.length === length) return chunks[0].data
-  const out = new Array<unknown>(length)
-  let filled = 0
-  chunks.sort((a, b) => a.rowStart - b.rowStart)
-  for (const chunk of chunks) {
-    if (chunk.data.length !== chunk.rowEnd - chunk.rowStart) break
-    const from = Math.max(rowStart, chunk.rowStart)
-    const to = Math.min(rowEnd, chunk.rowEnd)
-    if (from !== rowStart + filled) break
-    for (let r = from; r < to; r++) out[r - rowStart] = chunk.data[r - chunk.rowStart]
-    filled += Math.max(0, to - from)
+/** Decodes the named columns of one row group from a single read of its byte range. */
+async function readGroup (segment: Segment, names: readonly string[], group: number): Promise<Map<string, DecodedColumn>> {
+  const { rows } = segment.rowGroups[group]
+  const chunks = segment.metadata.row_groups[group].columns
+  const wanted: Array<{ source: SourceColumn, index: number }> = []
+  for (const name of names) {
+    for (const source of segment.columns.get(name) ?? []) wanted.push({ source, index: segment.columnIndex.get(source.physical)! })
   }
-  if (filled !== length) {
-    throw new CompactorError('CMP_ERR_BAD_PARQUET', `${segment.label}: column ${column} decoded ${filled} of ${length} rows`, { file: segment.label })
+  const decoded = new Map<string, DecodedColumn>()
+  if (wanted.length === 0) return decoded
+  let lo = Infinity
+  let hi = 0
+  for (const { index } of wanted) {
+    const [start, end] = segment.chunkRanges[group][index]
+    lo = Math.min(lo, start)
+    hi = Math.max(hi, end)
   }
-  return out as DecodedArray
+  const bytes = new Uint8Array(await segment.file.slice(lo, hi))
+  const fallback: SourceColumn[] = []
+  for (const { source, index } of wanted) {
+    try {
+      decoded.set(source.physical, readChunk(bytes, lo, chunks[index].meta_data!, segment.elements[index], rows))
+    } catch (err) {
+      if (!(err instanceof UnsupportedChunk)) throw err
+      fallback.push(source)
+    }
+  }
+  if (fallback.length > 0) {
+    const start = segment.rowGroups[group].start
+    const values = await readGeneral(segment, fallback.map(s => s.physical), start, start + rows)
+    for (const [name, column] of values) decoded.set(name, column)
+  }
+  return decoded
+}
+
+/** The general reader (hyparquet) for chunks the fast path does not decode: values as JS arrays. */
+async function readGeneral (segment: Segment, columns: string[], rowStart: number, rowEnd: number): Promise<Map<string, DecodedColumn>> {
+  const parts = new Map<string, unknown[]>()
+  await parquetRead({
+    file: segment.file,
+    metadata: segment.metadata,
+    columns,
+    rowStart,
+    rowEnd,
+    compressors: readCompressors,
+    utf8: false,
+    parsers: RAW_PARSERS,
+    onChunk ({ columnName, columnData, rowStart: start, rowEnd: end }) {
+      const values = parts.get(columnName) ?? new Array<unknown>(rowEnd - rowStart).fill(null)
+      for (let r = Math.max(start, rowStart); r < Math.min(end, rowEnd); r++) values[r - rowStart] = columnData[r - start]
+      parts.set(columnName, values)
+    },
+  })
+  const out = new Map<string, DecodedColumn>()
+  for (const name of columns) out.set(name, { kind: 'values', values: parts.get(name) ?? new Array<unknown>(rowEnd - rowStart).fill(null) })
+  return out
+}
+
+/** Joins the decoded columns of consecutive row groups into one. */
+export function concatColumns (parts: readonly DecodedColumn[]): DecodedColumn {
+  if (parts.length === 1) return parts[0]
+  const kind = parts[0].kind
+  if (parts.some(p => p.kind !== kind)) return { kind: 'values', values: parts.flatMap(p => Array.from({ length: columnLength(p) }, (_, i) => valueAt(p, i))) }
+  const length = parts.reduce((n, p) => n + columnLength(p), 0)
+  const valid = (): Uint8Array => concatTyped(Uint8Array, parts.map(p => (p as { valid: Uint8Array }).valid), length)
+  switch (kind) {
+    case 'int64': return { kind, values: concatTyped(BigInt64Array, parts.map(p => (p as { values: BigInt64Array }).values), length), valid: valid() }
+    case 'double': return { kind, values: concatTyped(Float64Array, parts.map(p => (p as { values: Float64Array }).values), length), valid: valid() }
+    case 'bool': return { kind, values: concatTyped(Uint8Array, parts.map(p => (p as { values: Uint8Array }).values), length), valid: valid() }
+    case 'text': {
+      const dictionary: string[] = []
+      const indices = new Int32Array(length)
+      let at = 0
+      for (const p of parts as Array<Extract<DecodedColumn, { kind: 'text' }>>) {
+        const base = dictionary.length
+        dictionary.push(...p.dictionary)
+        for (let i = 0; i < p.indices.length; i++) indices[at++] = p.indices[i] < 0 ? -1 : p.indices[i] + base
+      }
+      return { kind, dictionary, indices }
+    }
+    case 'bytes': {
+      const all = parts as Array<Extract<DecodedColumn, { kind: 'bytes' }>>
+      const data = concatTyped(Uint8Array, all.map(p => p.data), all.reduce((n, p) => n + p.data.length, 0))
+      const offsets = new Int32Array(length + 1)
+      let row = 0
+      let base = 0
+      for (const p of all) {
+        for (let i = 0; i < p.offsets.length - 1; i++) offsets[row++] = p.offsets[i] + base
+        base += p.data.length
+      }
+      offsets[length] = base
+      return { kind, data, offsets, valid: valid() }
+    }
+    default: return { kind: 'values', values: parts.flatMap(p => Array.from((p as { values: ArrayLike<unknown> }).values)) }
+  }
+}
+
+function concatTyped<T extends Uint8Array | Float64Array | BigInt64Array> (ctor: new (n: number) => T, parts: readonly T[], length: number): T {
+  const out = new ctor(length)
+  let at = 0
+  for (const p of parts) {
+    (out as Uint8Array).set(p as Uint8Array, at)
+    at += p.length
+  }
+  return out
+}
+
+/** Number of rows in a decoded column. */
+export function columnLength (c: DecodedColumn): number {
+  switch (c.kind) {
+    case 'text': return c.indices.length
+    case 'bytes': return c.offsets.length - 1
+    default: return c.values.length
+  }
+}
+
+/** Row i of a decoded column as a JS value (null when absent): for slow paths and conversions only. */
+export function valueAt (c: DecodedColumn, i: number): unknown {
+  switch (c.kind) {
+    case 'text': return c.indices[i] < 0 ? null : c.dictionary[c.indices[i]]
+    case 'bytes': return c.valid[i] === 1 ? c.data.subarray(c.offsets[i], c.offsets[i + 1]) : null
+    case 'bool': return c.valid[i] === 1 ? c.values[i] === 1 : null
+    case 'int64': case 'double': return c.valid[i] === 1 ? c.values[i] : null
+    default: return c.values[i] ?? null
+  }
 }
 
 // Two physical columns with one current name: the first non-null value, in file column order.
-function coalesce (physical: readonly SourceColumn[], arrays: readonly DecodedArray[]): CarriedColumn {
+function coalesce (physical: readonly SourceColumn[], columns: readonly DecodedColumn[]): CarriedColumn {
   let type = physical[0].type
   for (const s of physical) if (s.type !== type) type = 'string'
-  const length = arrays[0].length
+  const length = columnLength(columns[0])
   const values = new Array<unknown>(length)
   for (let i = 0; i < length; i++) {
     let v: unknown = null
-    for (let c = 0; c < arrays.length && (v === null || v === undefined); c++) v = arrays[c][i]
-    values[i] = v ?? null
+    for (let c = 0; c < columns.length && v === null; c++) v = valueAt(columns[c], i)
+    values[i] = v !== null && type === 'string' ? toText(v) : v
   }
-  if (type === 'string') {
-    for (let i = 0; i < length; i++) if (values[i] !== null) values[i] = toText(values[i])
-  }
-  return { type, values }
+  return { type, column: { kind: 'values', values } }
 }
 
 function parseKeys (raw: Map<string, CarriedColumn>, length: number): KeyColumns {
   const status = new Uint8Array(length)
-  const names = parseNames(raw.get(METRIC_NAME), status, length)
+  const names = parseNames(raw.get(METRIC_NAME)?.column, status, length)
   const tid = new BigInt64Array(length)
-  parseInt64s(raw.get(TID), status, tid)
+  parseInt64s(raw.get(TID)?.column, status, tid)
   const tsWide = new BigInt64Array(length)
-  parseInt64s(raw.get(TIMESTAMP), status, tsWide)
+  parseInt64s(raw.get(TIMESTAMP)?.column, status, tsWide)
   const ts = new Float64Array(length)
+  const words = new Int32Array(tsWide.buffer)
   for (let i = 0; i < length; i++) {
-    const v = Number(tsWide[i])
+    const hi = words[2 * i + 1]
+    const v = hi * 4294967296 + (words[2 * i] >>> 0)
     ts[i] = v
-    if (status[i] === USABLE && !Number.isSafeInteger(v)) status[i] = BAD_KEY
+    // safe integers only: |v| < 2^53 means the high word is within +-2^21
+    if (status[i] === USABLE && (hi >= 0x200000 || hi < -0x200000 || (hi === -0x200000 && words[2 * i] === 0))) status[i] = BAD_KEY
   }
   return { length, status, names, tid, tidWords: new Int32Array(tid.buffer), ts }
 }
 
-function parseNames (column: CarriedColumn | undefined, status: Uint8Array, length: number): Array<string | null> {
+function parseNames (column: DecodedColumn | undefined, status: Uint8Array, length: number): Array<string | null> {
   const names = new Array<string | null>(length).fill(null)
   if (!column) {
     status.fill(MISSING_KEY)
     return names
   }
-  const values = column.values
-  for (let i = 0; i < length; i++) {
-    const v = values[i]
-    if (typeof v === 'string') {
-      if (v.length > 0) names[i] = v
+  if (column.kind === 'text') {
+    const { dictionary, indices } = column
+    for (let i = 0; i < length; i++) {
+      const k = indices[i]
+      const name = k < 0 ? '' : dictionary[k]
+      if (name.length > 0) names[i] = name
       else setStatus(status, i, MISSING_KEY)
-    } else if (v === null || v === undefined) {
-      setStatus(status, i, MISSING_KEY)
-    } else {
-      const text = tryText(v)
-      if (text === null) setStatus(status, i, BAD_KEY)
-      else if (text.length === 0) setStatus(status, i, MISSING_KEY)
-      else names[i] = text
     }
+    return names
+  }
+  for (let i = 0; i < length; i++) {
+    const v = valueAt(column, i)
+    if (v === null) {
+      setStatus(status, i, MISSING_KEY)
+      continue
+    }
+    const text = tryText(v)
+    if (text === null) setStatus(status, i, BAD_KEY)
+    else if (text.length === 0) setStatus(status, i, MISSING_KEY)
+    else names[i] = text
   }
   return names
 }
 
 /** Parses an int64 key column into `out`; nulls are missing keys, unparsable values bad keys. */
-function parseInt64s (column: CarriedColumn | undefined, status: Uint8Array, out: BigInt64Array): void {
+function parseInt64s (column: DecodedColumn | undefined, status: Uint8Array, out: BigInt64Array): void {
   if (!column) {
     status.fill(MISSING_KEY)
     return
   }
-  const values = column.values
-  if (values instanceof BigInt64Array) {
-    out.set(values)
+  if (column.kind === 'int64') {
+    out.set(column.values)
+    for (let i = 0; i < out.length; i++) if (column.valid[i] === 0) setStatus(status, i, MISSING_KEY)
+    return
+  }
+  if (column.kind === 'text') {
+    // parse each distinct string once
+    const parsed = column.dictionary.map(parseInt64)
+    for (let i = 0; i < out.length; i++) {
+      const k = column.indices[i]
+      if (k < 0) setStatus(status, i, MISSING_KEY)
+      else if (parsed[k] === null) setStatus(status, i, BAD_KEY)
+      else out[i] = parsed[k]!
+    }
     return
   }
   for (let i = 0; i < out.length; i++) {
-    const v = values[i]
+    const v = valueAt(column, i)
     if (typeof v === 'bigint') out[i] = v
-    else if (v === null || v === undefined) setStatus(status, i, MISSING_KEY)
+    else if (v === null) setStatus(status, i, MISSING_KEY)
     else {
       const parsed = parseInt64(v)
       if (parsed === null) setStatus(status, i, BAD_KEY)
@@ -271,24 +379,37 @@ function setStatus (status: Uint8Array, i: number, reason: number): void {
   if (status[i] === USABLE) status[i] = reason
 }
 
-/** Parses a double column: values (0 where absent) and a presence flag per row. */
-function parseDoubles (column: CarriedColumn | undefined, length: number): [Float64Array, Uint8Array] {
-  const present = new Uint8Array(length)
-  if (!column) return [new Float64Array(length), present]
-  const values = column.values
-  if (values instanceof Float64Array) return [values, present.fill(1)]
+/** A double column: values (0 where absent) and a presence flag per row; doubles pass through uncopied. */
+function parseDoubles (column: DecodedColumn | undefined, length: number): [Float64Array, Uint8Array] {
+  if (!column) return [new Float64Array(length), new Uint8Array(length)]
+  if (column.kind === 'double') return [column.values, column.valid]
   const out = new Float64Array(length)
+  const present = new Uint8Array(length)
   for (let i = 0; i < length; i++) {
-    const v = values[i]
-    if (typeof v === 'number') {
-      out[i] = v
-      present[i] = 1
-    } else if (v !== null && v !== undefined) {
-      out[i] = typeof v === 'bigint' ? Number(v) : Number(tryText(v) ?? NaN)
-      present[i] = 1
-    }
+    const v = valueAt(column, i)
+    if (v === null) continue
+    out[i] = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : Number(tryText(v) ?? NaN)
+    present[i] = 1
   }
   return [out, present]
+}
+
+/** The sketch column as one buffer with offsets; false when its values are not byte strings. */
+function sketchBytes (column: DecodedColumn | undefined, length: number): [Uint8Array, Int32Array, boolean] {
+  if (!column) return [new Uint8Array(0), new Int32Array(length + 1), true]
+  if (column.kind === 'bytes') return [column.data, column.offsets, true] // absent values have empty ranges
+  // values from the general reader: byte strings are copied; anything else is not a sketch
+  const values = Array.from({ length }, (_, i) => valueAt(column, i))
+  const readable = values.every(v => v === null || v instanceof Uint8Array)
+  const offsets = new Int32Array(length + 1)
+  for (let i = 0; i < length; i++) {
+    const v = values[i]
+    const size = v === null || v === '' ? 0 : v instanceof Uint8Array ? v.length : 1
+    offsets[i + 1] = offsets[i] + size
+  }
+  const data = new Uint8Array(offsets[length])
+  if (readable) values.forEach((v, i) => { if (v !== null) data.set(v as Uint8Array, offsets[i]) })
+  return [data, offsets, readable]
 }
 
 /** Any decoded value as text (bytes as UTF-8); null when bytes are not valid UTF-8. */

@@ -24,6 +24,12 @@ export interface Segment {
   readonly rowGroups: ReadonlyArray<{ readonly start: number, readonly rows: number }>
   /** Current name -> the file's physical columns that map to it, in file order (coalesced on read). */
   readonly columns: ReadonlyMap<string, readonly SourceColumn[]>
+  /** Physical column name -> its position among the leaves (and in every row group's chunks). */
+  readonly columnIndex: ReadonlyMap<string, number>
+  /** Schema element of each leaf column, by position. */
+  readonly elements: readonly SchemaElement[]
+  /** Byte range [start, end) of each column chunk, by row group then position. */
+  readonly chunkRanges: ReadonlyArray<ReadonlyArray<readonly [number, number]>>
   readonly file: AsyncBuffer
   close (): Promise<void>
 }
@@ -50,10 +56,12 @@ export async function openSegment (path: string, index: number, label = basename
     const byteLength = stat.size
     const file = fileBuffer(handle, byteLength)
     const metadata = await readFooter(file, label)
-    const rowGroups = checkLayout(metadata, byteLength, label)
     const columns = mapColumns(metadata.schema, label)
+    const elements = metadata.schema.slice(1)
+    const { rowGroups, chunkRanges } = checkLayout(metadata, elements, byteLength, label)
     const numRows = rowGroups.reduce((n, g) => n + g.rows, 0)
-    return { index, label, path, byteLength, metadata, numRows, rowGroups, columns, file, close: () => handle.close() }
+    const columnIndex = new Map(elements.map((e, i) => [e.name, i]))
+    return { index, label, path, byteLength, metadata, numRows, rowGroups, columns, columnIndex, elements, chunkRanges, file, close: () => handle.close() }
   } catch (err) {
     await handle.close()
     throw asCompactorError(err, 'CMP_ERR_BAD_PARQUET', label, { file: label })
@@ -95,18 +103,23 @@ async function readFooter (file: AsyncBuffer, label: string): Promise<FileMetaDa
   }
 }
 
-/** Checks that every row group and column chunk lies inside the file; returns row group extents. */
-function checkLayout (metadata: FileMetaData, byteLength: number, label: string): Array<{ start: number, rows: number }> {
+/** Checks that every row group and column chunk lies inside the file; returns row group extents and chunk ranges. */
+function checkLayout (metadata: FileMetaData, elements: readonly SchemaElement[], byteLength: number, label: string):
+{ rowGroups: Array<{ start: number, rows: number }>, chunkRanges: Array<Array<[number, number]>> } {
   const bad = (why: string) => new CompactorError('CMP_ERR_BAD_PARQUET', `${label}: ${why}`, { file: label })
   const dataEnd = BigInt(byteLength - 8 - metadata.metadata_length)
   const groups: Array<{ start: number, rows: number }> = []
+  const chunkRanges: Array<Array<[number, number]>> = []
   let start = 0
   for (const [g, group] of metadata.row_groups.entries()) {
     const rows = Number(group.num_rows)
     if (!Number.isSafeInteger(rows) || rows < 0 || rows > MAX_ROW_GROUP_ROWS) throw bad(`row group ${g} claims ${group.num_rows} rows`)
-    for (const chunk of group.columns) {
+    if (group.columns.length !== elements.length) throw bad(`row group ${g} has ${group.columns.length} column chunks for ${elements.length} columns`)
+    const ranges: Array<[number, number]> = []
+    for (const [c, chunk] of group.columns.entries()) {
       const meta = chunk.meta_data
       if (!meta) throw bad(`row group ${g} has a column chunk without metadata`)
+      if (meta.path_in_schema.length !== 1 || meta.path_in_schema[0] !== elements[c].name) throw bad(`row group ${g} column chunk ${c} is not column ${elements[c].name}`)
       const dictionary = meta.dictionary_page_offset
       const first = dictionary !== undefined && dictionary > 0n && dictionary < meta.data_page_offset ? dictionary : meta.data_page_offset
       if (first < 4n || meta.data_page_offset >= dataEnd || meta.total_compressed_size < 0n || first + meta.total_compressed_size > dataEnd ||
@@ -114,12 +127,14 @@ function checkLayout (metadata: FileMetaData, byteLength: number, label: string)
         throw bad(`column chunk ${meta.path_in_schema.join('.')} of row group ${g} lies outside the file`)
       }
       if (meta.num_values < 0n || meta.num_values > BigInt(MAX_ROW_GROUP_ROWS)) throw bad(`column chunk ${meta.path_in_schema.join('.')} claims ${meta.num_values} values`)
+      ranges.push([Number(first), Number(first + meta.total_compressed_size)])
     }
+    chunkRanges.push(ranges)
     groups.push({ start, rows })
     start += rows
   }
   if (BigInt(start) !== metadata.num_rows) throw bad(`row groups hold ${start} rows, footer says ${metadata.num_rows}`)
-  return groups
+  return { rowGroups: groups, chunkRanges }
 }
 
 /** Maps a flat schema to current column names and engine types; nested schemas are refused. */

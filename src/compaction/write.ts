@@ -7,7 +7,8 @@ import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
 import type { RowGroup, SchemaElement } from 'hyparquet'
 import { writeColumnChunk, type ColumnValues } from './column.ts'
 import { ROW_ID_WIDTH, metricFingerprints, rowIdBytes } from './ids.ts'
-import { toText, type Batch, type CarriedColumn } from './read.ts'
+import { toText, valueAt, type Batch, type CarriedColumn } from './read.ts'
+import type { DecodedColumn } from './chunk.ts'
 import type { OutputRows } from './output.ts'
 import {
   METRIC_NAME, METRIC_TYPE, ROLLUP_COLUMNS, ROW_ID, SKETCH, TID, TIMESTAMP, TSNS, compareUtf8, type ColumnType,
@@ -100,7 +101,8 @@ function describeRows (rows: OutputRows, n: number): Pick<SegmentMeta, 'record_c
         typeColumn = typeBatch.carried.get(METRIC_TYPE)
       }
       names.push(name)
-      types.push(metricTypeCode(typeColumn ? toText(typeColumn.values[rows.sourceRows[i]] ?? '') : null))
+      const type = typeColumn ? valueAt(typeColumn.column, rows.sourceRows[i]) : null
+      types.push(metricTypeCode(type === null ? null : toText(type)))
     }
   }
   // names arrive in UTF-8 order already; the sort keeps the promise for any caller
@@ -135,31 +137,158 @@ function gather (rows: OutputRows, n: number, column: OutputColumn, segmentId: b
     case TID: return { kind: 'int64', values: new BigInt64Array(rows.tidWords.buffer, 0, n) }
     case TIMESTAMP: return { kind: 'int64', values: int64Column(rows.buckets, n, 1) }
     case TSNS: return { kind: 'int64', values: int64Column(rows.buckets, n, 1_000_000) }
-    case SKETCH: return { kind: 'bytes', values: rows.sketches }
+    case SKETCH: return gatherSketches(rows, n)
     case ROW_ID: return { kind: 'ascii', bytes: rowIdBytes(segmentId, n), width: ROW_ID_WIDTH }
   }
   const rollup = (ROLLUP_COLUMNS as readonly string[]).indexOf(column.name)
   if (rollup >= 0) return { kind: 'double', values: rows.rollups[rollup] }
-  const values = gatherCarried(rows, n, column)
-  return column.type === 'string' ? { kind: 'strings', values: values as Array<string | null> } : column.type === 'bytes' ? { kind: 'bytes', values: values as Array<Uint8Array | null> } : { kind: 'values', values }
+  return gatherCarried(rows, n, column)
 }
 
-/** A carried column: each row's value from its group's first input row, converted to the output type. */
-function gatherCarried (rows: OutputRows, n: number, column: OutputColumn): unknown[] {
-  const out = new Array<unknown>(n)
+/** Each row's sketch, made for it or its group's first input row's, into one buffer. */
+function gatherSketches (rows: OutputRows, n: number): ColumnValues {
+  const offsets = new Int32Array(n + 1)
+  for (let i = 0; i < n; i++) {
+    const own = rows.sketches[i]
+    const source = rows.sources[i]
+    const r = rows.sourceRows[i]
+    offsets[i + 1] = offsets[i] + (own ? own.length : source.sketchOffsets[r + 1] - source.sketchOffsets[r])
+  }
+  const data = new Uint8Array(offsets[n])
+  for (let i = 0; i < n; i++) {
+    const own = rows.sketches[i]
+    const source = rows.sources[i]
+    const r = rows.sourceRows[i]
+    data.set(own ?? source.sketchData.subarray(source.sketchOffsets[r], source.sketchOffsets[r + 1]), offsets[i])
+  }
+  return { kind: 'bytes', data, offsets, valid: new Uint8Array(n).fill(1) }
+}
+
+/**
+ * A carried column: each row's value from its group's first input row. Same-typed sources are
+ * gathered column-to-column (strings through their dictionaries); other sources are converted.
+ */
+function gatherCarried (rows: OutputRows, n: number, column: OutputColumn): ColumnValues {
+  const sourceOf = (batch: Batch): CarriedColumn | undefined => batch.carried.get(column.name)
+  const direct = (c: CarriedColumn | undefined): boolean => c === undefined || (c.type === column.type && DIRECT_KINDS[column.type] === c.column.kind)
+  let allDirect = true
   let batch: Batch | null = null
-  let source: CarriedColumn | undefined
-  let convert: ((v: unknown) => unknown) | null = null
+  for (let i = 0; i < n && allDirect; i++) {
+    if (rows.sources[i] !== batch) {
+      batch = rows.sources[i]
+      allDirect = direct(sourceOf(batch))
+    }
+  }
+  if (allDirect) {
+    switch (column.type) {
+      case 'string': return gatherText(rows, n, sourceOf)
+      case 'int64': case 'double': case 'bool': return gatherFixed(rows, n, sourceOf, column.type)
+      case 'bytes': return gatherBytes(rows, n, sourceOf)
+    }
+  }
+  const convert = converter(column.type)
+  const values = new Array<unknown>(n)
+  for (let i = 0; i < n; i++) {
+    const source = sourceOf(rows.sources[i])
+    const v = source ? valueAt(source.column, rows.sourceRows[i]) : null
+    values[i] = v === null ? null : source!.type === column.type ? v : convert(v)
+  }
+  return column.type === 'string' ? { kind: 'strings', values: values as Array<string | null> } : { kind: 'values', values }
+}
+
+// The decoded kind that holds each output type's values as they are.
+const DIRECT_KINDS: Record<ColumnType, DecodedColumn['kind']> = { string: 'text', int64: 'int64', double: 'double', bool: 'bool', bytes: 'bytes' }
+
+/** Strings through per-source remaps into one file dictionary: no per-row hashing. */
+function gatherText (rows: OutputRows, n: number, sourceOf: (b: Batch) => CarriedColumn | undefined): ColumnValues {
+  const ids = new Map<string, number>()
+  const dictionary: string[] = []
+  const indices = new Int32Array(n)
+  const remaps = new Map<DecodedColumn, Int32Array>()
+  let batch: Batch | null = null
+  let text: Extract<DecodedColumn, { kind: 'text' }> | null = null
+  let remap: Int32Array | null = null
   for (let i = 0; i < n; i++) {
     if (rows.sources[i] !== batch) {
       batch = rows.sources[i]
-      source = batch.carried.get(column.name)
-      convert = source && source.type !== column.type ? converter(column.type) : null
+      const c = sourceOf(batch)?.column
+      text = c?.kind === 'text' ? c : null
+      remap = text ? remaps.get(text) ?? null : null
+      if (text && !remap) {
+        remap = new Int32Array(text.dictionary.length).fill(-1)
+        remaps.set(text, remap)
+      }
     }
-    const v = source ? source.values[rows.sourceRows[i]] : null
-    out[i] = v === null || v === undefined ? null : convert ? convert(v) : v
+    const k = text ? text.indices[rows.sourceRows[i]] : -1
+    if (k < 0) {
+      indices[i] = -1
+      continue
+    }
+    let id = remap![k]
+    if (id < 0) {
+      const s = text!.dictionary[k]
+      id = ids.get(s) ?? -1
+      if (id < 0) {
+        id = dictionary.length
+        ids.set(s, id)
+        dictionary.push(s)
+      }
+      remap![k] = id
+    }
+    indices[i] = id
   }
-  return out
+  return { kind: 'dict', dictionary, indices }
+}
+
+/** int64, double and bool values copied from same-typed sources, with their validity. */
+function gatherFixed (rows: OutputRows, n: number, sourceOf: (b: Batch) => CarriedColumn | undefined, type: 'int64' | 'double' | 'bool'): ColumnValues {
+  const valid = new Uint8Array(n)
+  const width = type === 'bool' ? 1 : 8
+  const out = new Uint8Array(n * width)
+  let batch: Batch | null = null
+  let column: Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | null = null
+  let bytes: Uint8Array | null = null
+  for (let i = 0; i < n; i++) {
+    if (rows.sources[i] !== batch) {
+      batch = rows.sources[i]
+      const c = sourceOf(batch)?.column
+      column = c && (c.kind === 'int64' || c.kind === 'double' || c.kind === 'bool') ? c : null
+      bytes = column ? new Uint8Array(column.values.buffer, column.values.byteOffset, column.values.byteLength) : null
+    }
+    const r = rows.sourceRows[i]
+    if (!column || column.valid[r] === 0) continue
+    valid[i] = 1
+    out.set(bytes!.subarray(r * width, r * width + width), i * width)
+  }
+  if (type === 'bool') return { kind: 'bool', values: out, valid }
+  if (type === 'int64') return { kind: 'int64', values: new BigInt64Array(out.buffer), valid }
+  return { kind: 'double', values: new Float64Array(out.buffer), valid }
+}
+
+/** Byte strings copied from same-typed sources into one buffer. */
+function gatherBytes (rows: OutputRows, n: number, sourceOf: (b: Batch) => CarriedColumn | undefined): ColumnValues {
+  const valid = new Uint8Array(n)
+  const offsets = new Int32Array(n + 1)
+  const parts: Uint8Array[] = []
+  for (let i = 0; i < n; i++) {
+    const c = sourceOf(rows.sources[i])?.column
+    const r = rows.sourceRows[i]
+    let size = 0
+    if (c?.kind === 'bytes' && c.valid[r] === 1) {
+      valid[i] = 1
+      const part = c.data.subarray(c.offsets[r], c.offsets[r + 1])
+      parts.push(part)
+      size = part.length
+    }
+    offsets[i + 1] = offsets[i] + size
+  }
+  const data = new Uint8Array(offsets[n])
+  let at = 0
+  for (const part of parts) {
+    data.set(part, at)
+    at += part.length
+  }
+  return { kind: 'bytes', data, offsets, valid }
 }
 
 function converter (to: ColumnType): (v: unknown) => unknown {

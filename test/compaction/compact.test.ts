@@ -1,6 +1,8 @@
 // The compaction semantics of DOMAIN.md sections 3-5 on small hand-written inputs, read back with DuckDB.
 import t, { type Test } from 'tap'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { parquetMetadata } from 'hyparquet'
 import { compact, type CompactionResult } from '../../src/compaction/compact.ts'
 import { SketchAccumulator, encodeValue } from '../../src/compaction/ddsketch.ts'
 import { ROLLUP_COLUMNS } from '../../src/compaction/schema.ts'
@@ -234,4 +236,20 @@ t.test('carried columns of every type round-trip: nulls, dictionaries wide and n
       r.attr_count !== a.attr_count || r.attr_ratio !== a.attr_ratio || r.attr_flag !== a.attr_flag) mismatches++
   }
   t.equal(mismatches, 0, 'every carried value reads back as written')
+})
+
+t.test('chunks the fast reader does not decode (DELTA encodings, byte stream split) go through the general reader', async t => {
+  const input: RowSpec[] = Array.from({ length: 300 }, (_, i) => ({
+    name: `m${Math.floor(i / 100)}`, tid: BigInt(i % 100) - 50n, ts: T0 + (i % 3) * 10_000, values: [i], attrs: { resource_host: i % 4 === 0 ? null : `host-${i % 9}` },
+  }))
+  input.sort((a, b) => (a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : a.tid! < b.tid! ? -1 : a.tid! > b.tid! ? 1 : Number(a.ts) - Number(b.ts)))
+  const encodings = { chq_tid: 'DELTA_BINARY_PACKED', chq_timestamp: 'DELTA_BINARY_PACKED', resource_host: 'DELTA_LENGTH_BYTE_ARRAY', metric_name: 'DELTA_BYTE_ARRAY', chq_rollup_sum: 'BYTE_STREAM_SPLIT' } as const
+  const plain = await run(t, [input])
+  const delta = await run(t, [input], { segment: [{ encodings }] })
+  t.equal(delta.rows.length, 300)
+  const metadata = parquetMetadata(await readFile(join(delta.outDir, 'in0.parquet')))
+  const used = new Set(metadata.row_groups[0].columns.flatMap(c => c.meta_data!.encodings))
+  for (const e of ['DELTA_BINARY_PACKED', 'DELTA_LENGTH_BYTE_ARRAY', 'DELTA_BYTE_ARRAY', 'BYTE_STREAM_SPLIT']) t.ok(used.has(e as never), `the input uses ${e}`)
+  const strip = (rows: Array<Record<string, unknown>>) => rows.map(({ filename, file_row_number, chq_id, ...rest }) => rest)
+  t.same(strip(delta.rows), strip(plain.rows), 'the same rows as from plainly encoded input')
 })

@@ -31,6 +31,8 @@ export interface SegmentOptions {
   tidAsString?: boolean
   /** Leave out rollup columns (short names), as the oldest files do with p90. */
   omitRollups?: string[]
+  /** Page encodings by column name (e.g. DELTA_BINARY_PACKED), for the general reader's path. */
+  encodings?: Record<string, 'PLAIN' | 'DELTA_BINARY_PACKED' | 'DELTA_LENGTH_BYTE_ARRAY' | 'DELTA_BYTE_ARRAY' | 'BYTE_STREAM_SPLIT'>
 }
 
 const acc = new SketchAccumulator()
@@ -89,6 +91,9 @@ export async function writeSegment (path: string, rows: readonly RowSpec[], opti
     codec: options.codec ?? 'ZSTD',
     compressors: { ZSTD: zstdCompress, GZIP: (input: Uint8Array) => new Uint8Array(gzipSync(input)) },
   })
-  await writer.write({ columnData: columns.map(c => ({ name: c.element.name, data: c.data })), rowGroupSize: options.rowGroupSize ?? 10_000 })
+  await writer.write({
+    columnData: columns.map(c => ({ name: c.element.name, data: c.data, encoding: options.encodings?.[c.element.name] })),
+    rowGroupSize: options.rowGroupSize ?? 10_000,
+  })
   await writer.finish()
 }

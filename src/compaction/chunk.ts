@@ -1,0 +1,397 @@
+// Reads one flat column chunk straight into typed arrays: INT64 into a BigInt64Array, doubles into
+// a Float64Array, strings as a dictionary plus an index per row, byte strings as one buffer plus
+// offsets. No value becomes a per-row object. Pages: v1 and v2, dictionary and PLAIN encodings;
+// anything else (nested columns, DELTA encodings...) is left to the general reader (hyparquet).
+import { parquetHeader } from 'hyparquet/src/column.js'
+import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js'
+import type { ColumnMetaData, SchemaElement } from 'hyparquet'
+import { readCompressors } from './codecs.ts'
+
+/** A decoded column; `valid[i]` is 1 where row i has a value. */
+export type DecodedColumn =
+  | { readonly kind: 'int64', readonly values: BigInt64Array, readonly valid: Uint8Array }
+  | { readonly kind: 'double', readonly values: Float64Array, readonly valid: Uint8Array }
+  | { readonly kind: 'bool', readonly values: Uint8Array, readonly valid: Uint8Array }
+  /** UTF-8 strings: row i is dictionary[indices[i]], or null where indices[i] is -1. */
+  | { readonly kind: 'text', readonly dictionary: readonly string[], readonly indices: Int32Array }
+  /** Byte strings: row i is data[offsets[i], offsets[i + 1]) where valid. */
+  | { readonly kind: 'bytes', readonly data: Uint8Array, readonly offsets: Int32Array, readonly valid: Uint8Array }
+  /** Values as the general reader gave them (null = absent). */
+  | { readonly kind: 'values', readonly values: ArrayLike<unknown> }
+
+/** Thrown when a chunk uses something this reader does not decode: the caller falls back. */
+export class UnsupportedChunk extends Error {}
+
+const utf8 = new TextDecoder()
+
+interface Reader { view: DataView, offset: number }
+
+/** Whether a schema element is a string column (annotated UTF8/STRING/JSON/ENUM byte array). */
+export function isText (element: SchemaElement): boolean {
+  const c = element.converted_type
+  const l = element.logical_type?.type
+  return element.type === 'BYTE_ARRAY' && (c === 'UTF8' || c === 'JSON' || c === 'ENUM' || l === 'STRING' || l === 'JSON' || l === 'ENUM')
+}
+
+/**
+ * Decodes a column chunk of `rows` rows from `bytes` (which starts at file offset `base`).
+ * Throws UnsupportedChunk for layouts it does not handle, and Error for corrupt data.
+ */
+export function readChunk (bytes: Uint8Array, base: number, meta: ColumnMetaData, element: SchemaElement, rows: number): DecodedColumn {
+  if (element.repetition_type === 'REPEATED') throw new UnsupportedChunk('repeated column')
+  const optional = element.repetition_type !== 'REQUIRED'
+  const type = element.type
+  const text = isText(element)
+  const sink = makeSink(type, text, rows)
+  const dictOffset = meta.dictionary_page_offset !== undefined && meta.dictionary_page_offset > 0n && meta.dictionary_page_offset < meta.data_page_offset
+    ? meta.dictionary_page_offset
+    : meta.data_page_offset
+  const start = Number(dictOffset) - base
+  const end = start + Number(meta.total_compressed_size)
+  if (start < 0 || end > bytes.length) throw new Error('column chunk outside the bytes read')
+  const reader: Reader = { view: new DataView(bytes.buffer, bytes.byteOffset + start, end - start), offset: 0 }
+  const defs = new Uint8Array(rows)
+  let row = 0
+  while (row < rows) {
+    if (reader.offset >= reader.view.byteLength) throw new Error(`column chunk ended after ${row} of ${rows} rows`)
+    const header = parquetHeader(reader)
+    const size = header.compressed_page_size
+    if (!(size >= 0 && reader.offset + size <= reader.view.byteLength)) throw new Error(`page of ${size} bytes overruns its column chunk`)
+    const raw = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, size)
+    reader.offset += size
+    if (header.type === 'DICTIONARY_PAGE') {
+      const dph = header.dictionary_page_header
+      if (!dph || (dph.encoding !== 'PLAIN' && dph.encoding !== 'PLAIN_DICTIONARY')) throw new UnsupportedChunk('dictionary encoding')
+      const page = decompress(raw, header.uncompressed_page_size, meta.codec)
+      sink.dictionary(page, dph.num_values)
+    } else if (header.type === 'DATA_PAGE') {
+      const dph = header.data_page_header
+      if (!dph) throw new Error('data page without its header')
+      const n = dph.num_values
+      if (!(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
+      const page = decompress(raw, header.uncompressed_page_size, meta.codec)
+      const pr: Reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }
+      const present = optional ? readLevels(pr, defs, row, n, undefined) : fillPresent(defs, row, n)
+      sink.values(pr, dph.encoding, defs, row, n, present)
+      row += n
+    } else if (header.type === 'DATA_PAGE_V2') {
+      const dph = header.data_page_header_v2
+      if (!dph) throw new Error('data page v2 without its header')
+      const n = dph.num_values
+      if (!(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
+      if (dph.repetition_levels_byte_length !== 0) throw new UnsupportedChunk('repetition levels')
+      const levelBytes = dph.definition_levels_byte_length
+      if (!(levelBytes >= 0 && levelBytes <= raw.length)) throw new Error('definition levels overrun the page')
+      const lr: Reader = { view: new DataView(raw.buffer, raw.byteOffset, levelBytes), offset: 0 }
+      const present = optional && levelBytes > 0 ? readLevels(lr, defs, row, n, levelBytes) : fillPresent(defs, row, n)
+      const body = raw.subarray(levelBytes)
+      const page = dph.is_compressed === false ? body : decompress(body, header.uncompressed_page_size - levelBytes, meta.codec)
+      sink.values({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, dph.encoding, defs, row, n, present)
+      row += n
+    } else {
+      // index pages and unknown page types carry no rows
+    }
+  }
+  return sink.finish(defs)
+}
+
+function decompress (raw: Uint8Array, uncompressedSize: number, codec: string): Uint8Array {
+  if (codec === 'UNCOMPRESSED') return raw
+  const decompressor = readCompressors[codec as keyof typeof readCompressors]
+  if (!decompressor) throw new UnsupportedChunk(`codec ${codec}`)
+  const page = decompressor(raw, uncompressedSize)
+  if (page.length !== uncompressedSize) throw new Error(`page decompressed to ${page.length} bytes, header says ${uncompressedSize}`)
+  return page
+}
+
+function fillPresent (defs: Uint8Array, row: number, n: number): number {
+  defs.fill(1, row, row + n)
+  return n
+}
+
+// Definition levels of a flat optional column (bit width 1) into defs[row, row + n); returns how many are 1.
+function readLevels (reader: Reader, defs: Uint8Array, row: number, n: number, length: number | undefined): number {
+  const levels = defs.subarray(row, row + n)
+  readRleBitPackedHybrid(reader, 1, levels, length)
+  let present = 0
+  for (let i = 0; i < n; i++) {
+    if (levels[i] > 1) throw new Error('definition level above 1 in a flat column')
+    present += levels[i]
+  }
+  return present
+}
+
+interface Sink {
+  dictionary (page: Uint8Array, count: number): void
+  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void
+  finish (defs: Uint8Array): DecodedColumn
+}
+
+function makeSink (type: string | undefined, text: boolean, rows: number): Sink {
+  switch (type) {
+    case 'INT64': case 'INT32': return new IntegerSink(rows, type === 'INT32' ? 4 : 8)
+    case 'DOUBLE': case 'FLOAT': return new DoubleSink(rows, type === 'FLOAT' ? 4 : 8)
+    case 'BOOLEAN': return new BoolSink(rows)
+    case 'BYTE_ARRAY': return text ? new TextSink(rows) : new BytesSink(rows)
+    default: throw new UnsupportedChunk(`physical type ${type}`)
+  }
+}
+
+// Dictionary indices of the present values of a page: bit width byte, then the hybrid encoding.
+function readIndices (reader: Reader, present: number, dictionarySize: number): Int32Array {
+  const bitWidth = reader.view.getUint8(reader.offset++)
+  if (bitWidth > 32) throw new Error(`dictionary index width ${bitWidth}`)
+  const indices = new Int32Array(present)
+  if (present > 0) readRleBitPackedHybrid(reader, bitWidth, indices, reader.view.byteLength - reader.offset)
+  for (let i = 0; i < present; i++) {
+    if (indices[i] < 0 || indices[i] >= dictionarySize) throw new Error(`dictionary index ${indices[i]} outside a dictionary of ${dictionarySize}`)
+  }
+  return indices
+}
+
+function isDictionaryEncoding (encoding: string): boolean {
+  return encoding === 'RLE_DICTIONARY' || encoding === 'PLAIN_DICTIONARY'
+}
+
+/** INT64 and INT32 values as int64, written through 32-bit words (no BigInt per row). */
+class IntegerSink implements Sink {
+  readonly out: BigInt64Array
+  readonly words: Int32Array
+  private dict: Int32Array | null = null
+  private readonly width: number
+
+  constructor (rows: number, width: number) {
+    this.out = new BigInt64Array(rows)
+    this.words = new Int32Array(this.out.buffer)
+    this.width = width
+  }
+
+  dictionary (page: Uint8Array, count: number): void {
+    if (count * this.width > page.length) throw new Error('dictionary page shorter than its values')
+    this.dict = this.decodePlain({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, count)
+  }
+
+  private decodePlain (reader: Reader, count: number): Int32Array {
+    if (count * this.width > reader.view.byteLength - reader.offset) throw new Error('page shorter than its values')
+    const words = new Int32Array(2 * count)
+    for (let i = 0; i < count; i++) {
+      const lo = reader.view.getInt32(reader.offset, true)
+      words[2 * i] = lo
+      words[2 * i + 1] = this.width === 8 ? reader.view.getInt32(reader.offset + 4, true) : lo >> 31
+      reader.offset += this.width
+    }
+    return words
+  }
+
+  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
+    let src: Int32Array
+    let indices: Int32Array | null = null
+    if (encoding === 'PLAIN') src = this.decodePlain(reader, present)
+    else if (isDictionaryEncoding(encoding) && this.dict) {
+      src = this.dict
+      indices = readIndices(reader, present, this.dict.length / 2)
+    } else throw new UnsupportedChunk(`encoding ${encoding}`)
+    const words = this.words
+    for (let i = row, k = 0; i < row + n; i++) {
+      if (defs[i] === 0) continue
+      const j = indices ? indices[k++] : k++
+      words[2 * i] = src[2 * j]
+      words[2 * i + 1] = src[2 * j + 1]
+    }
+  }
+
+  finish (defs: Uint8Array): DecodedColumn {
+    return { kind: 'int64', values: this.out, valid: defs }
+  }
+}
+
+/** DOUBLE and FLOAT values as doubles. */
+class DoubleSink implements Sink {
+  readonly out: Float64Array
+  private dict: Float64Array | null = null
+  private readonly width: number
+
+  constructor (rows: number, width: number) {
+    this.out = new Float64Array(rows)
+    this.width = width
+  }
+
+  private decodePlain (reader: Reader, count: number): Float64Array {
+    if (count * this.width > reader.view.byteLength - reader.offset) throw new Error('page shorter than its values')
+    const out = new Float64Array(count)
+    for (let i = 0; i < count; i++) {
+      out[i] = this.width === 8 ? reader.view.getFloat64(reader.offset, true) : reader.view.getFloat32(reader.offset, true)
+      reader.offset += this.width
+    }
+    return out
+  }
+
+  dictionary (page: Uint8Array, count: number): void {
+    this.dict = this.decodePlain({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, count)
+  }
+
+  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
+    let src: Float64Array
+    let indices: Int32Array | null = null
+    if (encoding === 'PLAIN') src = this.decodePlain(reader, present)
+    else if (isDictionaryEncoding(encoding) && this.dict) {
+      src = this.dict
+      indices = readIndices(reader, present, this.dict.length)
+    } else throw new UnsupportedChunk(`encoding ${encoding}`)
+    if (!indices && present === n) {
+      this.out.set(src, row)
+      return
+    }
+    for (let i = row, k = 0; i < row + n; i++) {
+      if (defs[i] === 0) continue
+      this.out[i] = indices ? src[indices[k++]] : src[k++]
+    }
+  }
+
+  finish (defs: Uint8Array): DecodedColumn {
+    return { kind: 'double', values: this.out, valid: defs }
+  }
+}
+
+/** BOOLEAN values, PLAIN (bit-packed) or RLE. */
+class BoolSink implements Sink {
+  readonly out: Uint8Array
+
+  constructor (rows: number) {
+    this.out = new Uint8Array(rows)
+  }
+
+  dictionary (): void {
+    throw new UnsupportedChunk('dictionary-encoded booleans')
+  }
+
+  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
+    const bits = new Uint8Array(present)
+    if (encoding === 'PLAIN') {
+      if (Math.ceil(present / 8) > reader.view.byteLength - reader.offset) throw new Error('page shorter than its values')
+      for (let k = 0; k < present; k++) bits[k] = (reader.view.getUint8(reader.offset + (k >> 3)) >> (k & 7)) & 1
+    } else if (encoding === 'RLE') {
+      readRleBitPackedHybrid(reader, 1, bits, undefined)
+    } else throw new UnsupportedChunk(`encoding ${encoding}`)
+    for (let i = row, k = 0; i < row + n; i++) if (defs[i] === 1) this.out[i] = bits[k++]
+  }
+
+  finish (defs: Uint8Array): DecodedColumn {
+    return { kind: 'bool', values: this.out, valid: defs }
+  }
+}
+
+/** Strings: a dictionary of distinct strings (the page dictionary, then PLAIN values) and an index per row. */
+class TextSink implements Sink {
+  readonly strings: string[] = []
+  readonly indices: Int32Array
+  private dictionarySize = 0
+
+  constructor (rows: number) {
+    this.indices = new Int32Array(rows).fill(-1)
+  }
+
+  private decodePlain (reader: Reader, count: number): void {
+    const { view } = reader
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+    if (count * 4 > view.byteLength - reader.offset) throw new Error('page shorter than its values')
+    for (let i = 0; i < count; i++) {
+      if (reader.offset + 4 > view.byteLength) throw new Error('byte array length overruns the page')
+      const length = view.getUint32(reader.offset, true)
+      reader.offset += 4
+      if (length > view.byteLength - reader.offset) throw new Error('byte array overruns the page')
+      this.strings.push(utf8.decode(bytes.subarray(reader.offset, reader.offset + length)))
+      reader.offset += length
+    }
+  }
+
+  dictionary (page: Uint8Array, count: number): void {
+    this.strings.length = 0
+    this.decodePlain({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, count)
+    this.dictionarySize = this.strings.length
+  }
+
+  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
+    if (isDictionaryEncoding(encoding)) {
+      const indices = readIndices(reader, present, this.dictionarySize)
+      for (let i = row, k = 0; i < row + n; i++) if (defs[i] === 1) this.indices[i] = indices[k++]
+    } else if (encoding === 'PLAIN') {
+      let next = this.strings.length
+      this.decodePlain(reader, present)
+      for (let i = row; i < row + n; i++) if (defs[i] === 1) this.indices[i] = next++
+    } else throw new UnsupportedChunk(`encoding ${encoding}`)
+  }
+
+  finish (): DecodedColumn {
+    return { kind: 'text', dictionary: this.strings, indices: this.indices }
+  }
+}
+
+/** Byte strings into one buffer with offsets. */
+class BytesSink implements Sink {
+  private data: Uint8Array
+  private length = 0
+  readonly offsets: Int32Array
+  private dict: Uint8Array[] | null = null
+
+  constructor (rows: number) {
+    this.data = new Uint8Array(Math.max(64, rows * 32))
+    this.offsets = new Int32Array(rows + 1)
+  }
+
+  private append (src: Uint8Array, start: number, end: number): void {
+    const n = end - start
+    if (this.length + n > this.data.length) {
+      const grown = new Uint8Array(Math.max(this.data.length * 2, this.length + n))
+      grown.set(this.data.subarray(0, this.length))
+      this.data = grown
+    }
+    this.data.set(src.subarray(start, end), this.length)
+    this.length += n
+  }
+
+  dictionary (page: Uint8Array, count: number): void {
+    const view = new DataView(page.buffer, page.byteOffset, page.byteLength)
+    if (count * 4 > page.length) throw new Error('dictionary page shorter than its values')
+    const dict: Uint8Array[] = []
+    let at = 0
+    for (let i = 0; i < count; i++) {
+      if (at + 4 > page.length) throw new Error('byte array length overruns the page')
+      const length = view.getUint32(at, true)
+      at += 4
+      if (length > page.length - at) throw new Error('byte array overruns the page')
+      dict.push(page.subarray(at, at + length))
+      at += length
+    }
+    this.dict = dict
+  }
+
+  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
+    const { view } = reader
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+    let indices: Int32Array | null = null
+    if (isDictionaryEncoding(encoding) && this.dict) indices = readIndices(reader, present, this.dict.length)
+    else if (encoding !== 'PLAIN') throw new UnsupportedChunk(`encoding ${encoding}`)
+    else if (present * 4 > view.byteLength - reader.offset) throw new Error('page shorter than its values')
+    for (let i = row, k = 0; i < row + n; i++) {
+      this.offsets[i] = this.length
+      if (defs[i] === 0) continue
+      if (indices) {
+        const entry = this.dict![indices[k++]]
+        this.append(entry, 0, entry.length)
+      } else {
+        if (reader.offset + 4 > view.byteLength) throw new Error('byte array length overruns the page')
+        const length = view.getUint32(reader.offset, true)
+        reader.offset += 4
+        if (length > view.byteLength - reader.offset) throw new Error('byte array overruns the page')
+        this.append(bytes, reader.offset, reader.offset + length)
+        reader.offset += length
+      }
+    }
+    this.offsets[row + n] = this.length
+  }
+
+  finish (defs: Uint8Array): DecodedColumn {
+    return { kind: 'bytes', data: this.data.subarray(0, this.length), offsets: this.offsets, valid: defs }
+  }
+}

@@ -1,0 +1,196 @@
+// Every setting of the service, one typed object built once from the environment with defaults.
+// Nothing else in the project reads process.env.
+import { readFileSync } from 'node:fs'
+import { totalmem, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { CompactorError } from './errors.ts'
+import { DEFAULT_RECORDS_PER_FILE } from './compaction/compact.ts'
+
+export interface HttpSourceConfig {
+  /** Hosts segments may be fetched from (and redirected to): `host`, `host:port` or `*.domain`. */
+  readonly allowedHosts: readonly string[]
+  readonly maxBytes: number
+  readonly timeoutMs: number
+  readonly maxRedirects: number
+}
+
+export interface S3Config {
+  /** Endpoint of an S3-compatible store; unset means AWS itself. */
+  readonly endpoint: string | undefined
+  readonly region: string
+  /** Static credentials; unset means the AWS SDK's default credential chain. */
+  readonly accessKeyId: string | undefined
+  readonly secretAccessKey: string | undefined
+  readonly forcePathStyle: boolean
+  readonly maxBytes: number
+  readonly timeoutMs: number
+}
+
+export interface UploadLimits {
+  readonly maxFileBytes: number
+  readonly maxFiles: number
+  /** All the parts of one multipart request together. */
+  readonly maxRequestBytes: number
+  /** Size of a JSON bundle manifest. */
+  readonly maxManifestBytes: number
+}
+
+export interface Config {
+  readonly host: string
+  readonly port: number
+  readonly logLevel: string
+  /** `file:` segment URLs and outputs resolve inside this directory (absolute). */
+  readonly storageRoot: string
+  /** Parent of the per-process temporary directory (absolute). */
+  readonly tempDir: string
+  /** Bytes of temporary disk all requests together may use. */
+  readonly maxTempBytes: number
+  /** When set, POST /compact requires `Authorization: Bearer <token>`. */
+  readonly apiToken: string | undefined
+  readonly http: HttpSourceConfig
+  readonly s3: S3Config
+  readonly uploads: UploadLimits
+  /** Target size of a compacted file: inputs at 80 % of it or more are already compacted. */
+  readonly targetFileBytes: number
+  readonly recordsPerFile: number
+  /** The process's memory limit: the container's, else 75 % of the machine's. */
+  readonly memoryLimitBytes: number
+  /** How long a shutdown waits for in-flight compactions. */
+  readonly shutdownTimeoutMs: number
+}
+
+/** Environment variables the service reads, each with what it sets (README and deploy/ use these names). */
+export const ENVIRONMENT: Readonly<Record<string, string>> = {
+  PORT: 'listen port (8080)',
+  HOST: 'listen address (0.0.0.0)',
+  LOG_LEVEL: 'pino level (info)',
+  STORAGE_ROOT: 'directory that file: URLs resolve in (./data)',
+  TEMP_DIR: 'parent of the temporary directory (the OS temp dir)',
+  MAX_TEMP_BYTES: 'temporary disk budget for all requests (10 GiB)',
+  API_TOKEN: 'bearer token required by POST /compact (unset: none)',
+  HTTP_ALLOWED_HOSTS: 'comma-separated hosts http(s) segments may come from: host, host:port, *.domain (none)',
+  HTTP_MAX_BYTES: 'largest http(s) segment (1 GiB)',
+  HTTP_TIMEOUT_MS: 'time limit of one http(s) fetch, redirects included (60000)',
+  HTTP_MAX_REDIRECTS: 'redirects followed, each to an allowed host (3)',
+  S3_ENDPOINT: 'S3-compatible endpoint (AWS when unset)',
+  S3_REGION: 'S3 region (us-east-1)',
+  S3_ACCESS_KEY_ID: 'S3 access key (the AWS SDK default chain when unset)',
+  S3_SECRET_ACCESS_KEY: 'S3 secret key',
+  S3_FORCE_PATH_STYLE: 'path-style S3 URLs, for MinIO and the like (false)',
+  S3_MAX_BYTES: 'largest s3 segment (1 GiB)',
+  S3_TIMEOUT_MS: 'time limit of one s3 transfer (60000)',
+  MAX_FILE_BYTES: 'largest uploaded file (1 GiB)',
+  MAX_FILES: 'most files in one upload (1000)',
+  MAX_REQUEST_BYTES: 'largest multipart request, all parts (4 GiB)',
+  MAX_MANIFEST_BYTES: 'largest JSON bundle manifest (8 MiB)',
+  TARGET_FILE_BYTES: 'target size of a compacted file (2097152)',
+  RECORDS_PER_FILE: `rows per output file at most (${DEFAULT_RECORDS_PER_FILE})`,
+  MEMORY_LIMIT_BYTES: 'memory limit (the cgroup limit, else 75 % of total memory)',
+  SHUTDOWN_TIMEOUT_MS: 'how long SIGTERM waits for in-flight compactions (30000)',
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+const GiB = 1024 ** 3
+const MiB = 1024 ** 2
+
+/** Builds the config from an environment (process.env by default); throws CMP_ERR_CONFIG naming a bad variable. */
+export function loadConfig (env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const read = new EnvReader(env)
+  const config: Config = {
+    host: read.text('HOST', '0.0.0.0'),
+    port: read.integer('PORT', 8080, 0, 65535),
+    logLevel: read.text('LOG_LEVEL', 'info'),
+    storageRoot: resolve(read.text('STORAGE_ROOT', './data')),
+    tempDir: resolve(read.text('TEMP_DIR', tmpdir())),
+    maxTempBytes: read.integer('MAX_TEMP_BYTES', 10 * GiB),
+    apiToken: read.optional('API_TOKEN'),
+    http: {
+      allowedHosts: read.list('HTTP_ALLOWED_HOSTS'),
+      maxBytes: read.integer('HTTP_MAX_BYTES', GiB),
+      timeoutMs: read.integer('HTTP_TIMEOUT_MS', 60_000, 1),
+      maxRedirects: read.integer('HTTP_MAX_REDIRECTS', 3, 0, 20),
+    },
+    s3: {
+      endpoint: read.optional('S3_ENDPOINT'),
+      region: read.text('S3_REGION', 'us-east-1'),
+      accessKeyId: read.optional('S3_ACCESS_KEY_ID'),
+      secretAccessKey: read.optional('S3_SECRET_ACCESS_KEY'),
+      forcePathStyle: read.boolean('S3_FORCE_PATH_STYLE', false),
+      maxBytes: read.integer('S3_MAX_BYTES', GiB),
+      timeoutMs: read.integer('S3_TIMEOUT_MS', 60_000, 1),
+    },
+    uploads: {
+      maxFileBytes: read.integer('MAX_FILE_BYTES', GiB, 1),
+      maxFiles: read.integer('MAX_FILES', 1000, 1),
+      maxRequestBytes: read.integer('MAX_REQUEST_BYTES', 4 * GiB, 1),
+      maxManifestBytes: read.integer('MAX_MANIFEST_BYTES', 8 * MiB, 1),
+    },
+    targetFileBytes: read.integer('TARGET_FILE_BYTES', 2 * MiB, 1),
+    recordsPerFile: read.integer('RECORDS_PER_FILE', DEFAULT_RECORDS_PER_FILE, 1),
+    memoryLimitBytes: read.integer('MEMORY_LIMIT_BYTES', defaultMemoryLimit(), 1),
+    shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 30_000, 0),
+    ...overrides,
+  }
+  if ((config.s3.accessKeyId === undefined) !== (config.s3.secretAccessKey === undefined)) {
+    throw new CompactorError('CMP_ERR_CONFIG', 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together', { variable: 'S3_SECRET_ACCESS_KEY' })
+  }
+  return config
+}
+
+/** The cgroup memory limit when there is one, else 75 % of total memory (like GOMEMLIMIT). */
+export function defaultMemoryLimit (): number {
+  for (const path of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    try {
+      const limit = Number(readFileSync(path, 'utf8').trim())
+      // cgroup v1 reports "no limit" as a huge number
+      if (Number.isSafeInteger(limit) && limit > 0 && limit < totalmem()) return limit
+    } catch {
+      // no such cgroup file: try the next, then fall back
+    }
+  }
+  return Math.floor(totalmem() * 0.75)
+}
+
+/** The temporary directory of this process, under config.tempDir. */
+export function processTempPrefix (config: Config): string {
+  return join(config.tempDir, 'metric-compactor-')
+}
+
+class EnvReader {
+  private readonly env: Env
+  constructor (env: Env) {
+    this.env = env
+  }
+
+  optional (name: string): string | undefined {
+    const value = this.env[name]?.trim()
+    return value === undefined || value === '' ? undefined : value
+  }
+
+  text (name: string, fallback: string): string {
+    return this.optional(name) ?? fallback
+  }
+
+  integer (name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const value = this.optional(name)
+    if (value === undefined) return fallback
+    const n = /^\d+$/.test(value) ? Number(value) : NaN
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new CompactorError('CMP_ERR_CONFIG', `${name} must be an integer in [${min}, ${max}], got '${value}'`, { variable: name })
+    }
+    return n
+  }
+
+  boolean (name: string, fallback: boolean): boolean {
+    const value = this.optional(name)?.toLowerCase()
+    if (value === undefined) return fallback
+    if (['1', 'true', 'yes'].includes(value)) return true
+    if (['0', 'false', 'no'].includes(value)) return false
+    throw new CompactorError('CMP_ERR_CONFIG', `${name} must be true or false, got '${value}'`, { variable: name })
+  }
+
+  list (name: string): string[] {
+    return (this.optional(name) ?? '').split(',').map(s => s.trim().toLowerCase()).filter(s => s !== '')
+  }
+}

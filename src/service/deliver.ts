@@ -1,0 +1,119 @@
+// Running a job and answering with its files, in the format the request chose: a tar stream (files as
+// they are produced, manifest.json last), one parquet file, or files stored under a URL prefix and a
+// JSON manifest. Nothing is sent before the engine has opened and validated every input, and once a
+// byte is sent a failure aborts the connection instead of ending a well-formed partial response.
+import { open, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import type { FastifyBaseLogger, FastifyReply } from 'fastify'
+import type { CompactionResult } from '../compaction/compact.ts'
+import type { SegmentMeta } from '../compaction/write.ts'
+import { CompactorError, asCompactorError } from '../errors.ts'
+import { toJson } from '../json.ts'
+import { joinUrl } from '../storage/file.ts'
+import type { Storage } from '../storage/index.ts'
+import type { RequestTemp } from '../storage/temp.ts'
+import { PARQUET, TAR } from './accept.ts'
+import { runJob, type CompactionJob } from './job.ts'
+import { TarWriter } from './tar.ts'
+
+export interface DeliveryContext {
+  readonly storage: Storage
+  readonly temp: RequestTemp
+  readonly log: FastifyBaseLogger
+}
+
+/** Runs the job and sends its result on reply as the job's delivery says. */
+export async function deliver (job: CompactionJob, reply: FastifyReply, ctx: DeliveryContext): Promise<void> {
+  switch (job.delivery.kind) {
+    case 'tar': return await deliverTar(job, reply, ctx)
+    case 'parquet': return await deliverParquet(job, reply, ctx)
+    case 'store': return await deliverStored(job, reply, ctx, job.delivery.urlPrefix, job.delivery.collectorName)
+  }
+}
+
+/** The tar stream: headers go out with the first finished file; manifest.json is the last entry. */
+async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log }: DeliveryContext): Promise<void> {
+  const body = new PassThrough()
+  const tar = new TarWriter(body)
+  let started = false
+  const start = (): void => {
+    if (started) return
+    started = true
+    reply.code(200).type(TAR).header('content-disposition', 'attachment; filename="compaction.tar"').send(body)
+  }
+  try {
+    const result = await runJob(job, temp.dir, async file => {
+      start()
+      const path = join(temp.dir, file.file_name)
+      await tar.addFile(file.file_name, path, file.file_size)
+      await rm(path)
+    })
+    start()
+    // every temporary file is gone before the archive is complete
+    await temp.dispose()
+    await tar.addBytes('manifest.json', Buffer.from(toJson(result) + '\n'))
+    await tar.finish()
+    body.end()
+  } catch (err) {
+    if (!started) throw err
+    log.error({ err: asCompactorError(err, 'CMP_ERR_INTERNAL', 'compaction failed mid-stream') }, 'compaction failed after the response started: aborting the connection')
+    body.destroy(err as Error)
+  }
+}
+
+/** One parquet file (no splitting), the report summary in X-Compaction-Report. */
+async function deliverParquet (job: CompactionJob, reply: FastifyReply, { temp }: DeliveryContext): Promise<void> {
+  const { files, report } = await runJob(job, temp.dir, async () => {})
+  const file = files[0]
+  if (file === undefined) throw new CompactorError('CMP_ERR_EMPTY_RESULT', 'every input row was dropped or no segment needed compacting', { report })
+  const handle = await open(join(temp.dir, file.file_name))
+  // the open handle keeps the bytes readable: the directory can go before the first byte is sent
+  await temp.dispose()
+  const summary = {
+    segment_id: file.segment_id,
+    rows_in: report.rows_in,
+    rows_aggregated: report.rows_aggregated,
+    rows_out: report.rows_out,
+    dropped: report.dropped,
+    rows_outside_dateint: report.rows_outside_dateint,
+    sketch_merges: report.sketch_merges,
+  }
+  reply.code(200).type(PARQUET)
+    .header('content-length', file.file_size)
+    .header('content-disposition', `attachment; filename="${file.file_name}"`)
+    .header('x-compaction-report', toJson(summary, 0))
+    .send(handle.createReadStream())
+}
+
+/** Files stored under the URL prefix at their lakerunner object keys; the body is the JSON manifest. */
+async function deliverStored (job: CompactionJob, reply: FastifyReply, { storage, temp, log }: DeliveryContext, prefix: string, collector: string): Promise<void> {
+  const stored = new Map<bigint, { key: string, url: string }>()
+  let result: CompactionResult
+  try {
+    result = await runJob(job, temp.dir, async file => {
+      const key = objectKey(job, collector, file)
+      const path = join(temp.dir, file.file_name)
+      try {
+        await storage.put(prefix, key, path)
+      } catch (err) {
+        throw asCompactorError(err, 'CMP_ERR_OUTPUT', `storing ${key}`, { key })
+      }
+      stored.set(file.segment_id, { key, url: joinUrl(prefix, key) })
+      await rm(path)
+    })
+  } catch (err) {
+    // nothing partial is left to be registered: undo what was stored
+    const undone = await Promise.allSettled([...stored.values()].map(s => storage.remove(prefix, s.key)))
+    for (const u of undone) if (u.status === 'rejected') log.warn({ err: u.reason }, 'could not remove a stored file of a failed compaction')
+    throw err
+  }
+  const files = result.files.map(f => ({ ...f, ...stored.get(f.segment_id)! }))
+  reply.code(200).type('application/json').send(toJson({ files, report: result.report }))
+}
+
+/** `db/{organization_id}/{collector_name}/{dateint}/metrics/{HH}/tbl_{segment_id}.parquet`, HH the UTC hour of the first bucket. */
+export function objectKey (job: CompactionJob, collector: string, file: SegmentMeta): string {
+  const hour = String(new Date(file.ts_range[0]).getUTCHours()).padStart(2, '0')
+  return `db/${job.organizationId}/${collector}/${job.dateint}/metrics/${hour}/${file.file_name}`
+}

@@ -1,0 +1,69 @@
+// A compaction job: what a request asked for once its inputs are on local disk and validated, and
+// running it through the engine. This is the one seam between the HTTP service and the engine.
+import { compact, type CompactionInput, type CompactionReport, type CompactionResult, type InputReport } from '../compaction/compact.ts'
+import { DROP_REASONS, type DropReason } from '../compaction/read.ts'
+import type { SegmentMeta } from '../compaction/write.ts'
+
+/** Where the compacted files go: streamed back (tar or one parquet file) or stored under a URL prefix. */
+export type Delivery =
+  | { readonly kind: 'tar' }
+  | { readonly kind: 'parquet' }
+  | { readonly kind: 'store', readonly urlPrefix: string, readonly collectorName: string }
+
+export interface CompactionJob {
+  /** The segments to compact, on local disk, in bundle order. */
+  readonly inputs: readonly CompactionInput[]
+  /**
+   * Every segment of the bundle in order: null for the next of `inputs`, or the report of a segment
+   * that is not compacted (already compacted, or missing and skipped).
+   */
+  readonly entries: ReadonlyArray<InputReport | null>
+  readonly frequencyMs: number
+  readonly recordsPerFile: number
+  readonly organizationId: string | undefined
+  readonly dateint: number | undefined
+  readonly instanceNum: number | undefined
+  readonly delivery: Delivery
+}
+
+/**
+ * Runs a job's compaction into outDir, calling onFile as each output file is complete; returns the
+ * files and the report, which lists every segment of the bundle with its status.
+ */
+export async function runJob (job: CompactionJob, outDir: string, onFile: (file: SegmentMeta) => Promise<void>): Promise<CompactionResult> {
+  const result = job.inputs.length === 0
+    ? { files: [], report: emptyReport(job) }
+    : await compact({
+      inputs: job.inputs,
+      outDir,
+      frequencyMs: job.frequencyMs,
+      recordsPerFile: job.delivery.kind === 'parquet' ? Infinity : job.recordsPerFile,
+      organizationId: job.organizationId,
+      dateint: job.dateint,
+      instanceNum: job.instanceNum,
+      onFile,
+    })
+  const compacted = result.report.inputs[Symbol.iterator]()
+  result.report.inputs = job.entries.map(entry => entry ?? compacted.next().value!)
+  return result
+}
+
+/** The report of a bundle with nothing to compact. */
+function emptyReport (job: CompactionJob): CompactionReport {
+  const dropped = Object.fromEntries(DROP_REASONS.slice(1).map(r => [r, 0])) as Record<DropReason, number>
+  return {
+    frequency_ms: job.frequencyMs,
+    dateint: job.dateint ?? null,
+    rows_in: 0,
+    rows_aggregated: 0,
+    rows_out: 0,
+    dropped,
+    rows_outside_dateint: 0,
+    sketch_merges: 0,
+    bytes_in: 0,
+    bytes_out: 0,
+    files_out: 0,
+    duration_ms: 0,
+    inputs: [],
+  }
+}

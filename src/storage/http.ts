@@ -1,0 +1,86 @@
+// `http(s):` segments (presigned object-store URLs work this way): only from allowed hosts, redirects
+// followed by hand and only to allowed hosts, a size limit while streaming and a time limit overall.
+import { Readable } from 'node:stream'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
+import { CompactorError } from '../errors.ts'
+import type { HttpSourceConfig } from '../config.ts'
+import type { RequestTemp } from './temp.ts'
+
+/** Whether a URL's host is on the allow-list (`host`, `host:port`, or `*.domain` for its sub-domains). */
+export function hostAllowed (url: URL, allowList: readonly string[]): boolean {
+  const host = url.hostname.toLowerCase()
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+  return allowList.some(entry => {
+    const colon = entry.lastIndexOf(':')
+    const hasPort = colon > 0 && !entry.endsWith(']') && /^\d+$/.test(entry.slice(colon + 1))
+    const name = hasPort ? entry.slice(0, colon) : entry
+    if (hasPort && entry.slice(colon + 1) !== port) return false
+    return name.startsWith('*.') ? host.endsWith(name.slice(1)) : host === name
+  })
+}
+
+/** A URL with its query string and credentials left out: what logs and reports may show. */
+export function redactUrl (url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`
+}
+
+/** Parses an http(s) URL and checks its host, before anything is sent: 400 if malformed, 403 if not allowed. */
+export function checkHttpUrl (text: string, allowList: readonly string[]): URL {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new CompactorError('CMP_ERR_BAD_URL', text, { url: text })
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CompactorError('CMP_ERR_BAD_URL', text, { url: text })
+  if (!hostAllowed(url, allowList)) throw new CompactorError('CMP_ERR_HOST_FORBIDDEN', url.host, { url: redactUrl(url), host: url.host })
+  return url
+}
+
+/** Downloads an http(s) segment into the request's temporary directory; returns its path and size. */
+export async function fetchHttpSegment (start: URL, label: string, config: HttpSourceConfig, temp: RequestTemp): Promise<{ path: string, bytes: number }> {
+  const signal = AbortSignal.timeout(config.timeoutMs)
+  const tooLarge = (): CompactorError =>
+    new CompactorError('CMP_ERR_FILE_TOO_LARGE', `${label} exceeds ${config.maxBytes} bytes`, { file: label, limit: config.maxBytes })
+  try {
+    let url = start
+    for (let redirects = 0; ; redirects++) {
+      const response = await fetch(url, { redirect: 'manual', signal })
+      if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
+        await response.body?.cancel()
+        if (redirects === config.maxRedirects) {
+          throw new CompactorError('CMP_ERR_UPSTREAM', `${label}: more than ${config.maxRedirects} redirects`, { file: label })
+        }
+        url = checkHttpUrl(new URL(response.headers.get('location')!, url).href, config.allowedHosts)
+        continue
+      }
+      if (response.status === 404 || response.status === 410) {
+        await response.body?.cancel()
+        throw new CompactorError('CMP_ERR_INPUT_NOT_FOUND', label, { file: label, upstream_status: response.status })
+      }
+      if (!response.ok || response.body === null) {
+        await response.body?.cancel()
+        throw new CompactorError('CMP_ERR_UPSTREAM', `${label}: HTTP ${response.status}`, { file: label, upstream_status: response.status })
+      }
+      const length = Number(response.headers.get('content-length') ?? NaN)
+      if (length > config.maxBytes) {
+        await response.body.cancel()
+        throw tooLarge()
+      }
+      return await temp.write(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), config.maxBytes, tooLarge)
+    }
+  } catch (err) {
+    throw upstreamError(err, label, signal)
+  }
+}
+
+/** Maps a transfer failure to the catalog: timeouts 504, everything else from upstream 502. */
+export function upstreamError (err: unknown, label: string, signal: AbortSignal): CompactorError {
+  if (err instanceof CompactorError) return err
+  if (signal.aborted || (err as Error).name === 'TimeoutError') {
+    return new CompactorError('CMP_ERR_UPSTREAM_TIMEOUT', label, { file: label })
+  }
+  const cause = (err as { cause?: { code?: string, message?: string } }).cause
+  const reason = cause?.code ?? cause?.message ?? (err as Error).message
+  return new CompactorError('CMP_ERR_UPSTREAM', `${label} (${reason})`, { file: label }, { cause: err })
+}

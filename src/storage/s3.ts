@@ -1,0 +1,113 @@
+// `s3://bucket/key` segments and outputs through the AWS SDK; endpoint and credentials from config,
+// so any S3-speaking store works (MinIO, R2, a test server on loopback).
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3'
+import { CompactorError } from '../errors.ts'
+import type { S3Config } from '../config.ts'
+import { upstreamError } from './http.ts'
+import type { RequestTemp } from './temp.ts'
+
+export interface S3Location {
+  readonly bucket: string
+  readonly key: string
+}
+
+/** Splits `s3://bucket/key`; throws CMP_ERR_BAD_URL if either part is missing (a prefix may have an empty key). */
+export function parseS3Url (text: string, allowEmptyKey = false): S3Location {
+  const match = /^s3:\/\/([^/?#]+)\/?([^?#]*)$/.exec(text)
+  if (!match || match[1].length < 3 || (!allowEmptyKey && match[2] === '')) throw new CompactorError('CMP_ERR_BAD_URL', text, { url: text })
+  let key: string
+  try {
+    key = decodeURIComponent(match[2])
+  } catch {
+    throw new CompactorError('CMP_ERR_BAD_URL', text, { url: text })
+  }
+  return { bucket: match[1], key }
+}
+
+/** An S3 bucket store: segments are downloaded to temporary files, outputs uploaded from them. */
+export class S3Store {
+  readonly config: S3Config
+  private client: S3Client | null = null
+
+  constructor (config: S3Config) {
+    this.config = config
+  }
+
+  /** Downloads a segment into the request's temporary directory; returns its path and size. */
+  async fetchSegment (url: string, label: string, temp: RequestTemp): Promise<{ path: string, bytes: number }> {
+    const { bucket, key } = parseS3Url(url)
+    const { maxBytes } = this.config
+    const tooLarge = (): CompactorError => new CompactorError('CMP_ERR_FILE_TOO_LARGE', `${label} exceeds ${maxBytes} bytes`, { file: label, limit: maxBytes })
+    const signal = AbortSignal.timeout(this.config.timeoutMs)
+    try {
+      const object = await this.s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
+      const body = object.Body as Readable | undefined
+      if (!body) throw new CompactorError('CMP_ERR_UPSTREAM', `${label}: empty response`, { file: label })
+      if ((object.ContentLength ?? 0) > maxBytes) {
+        body.destroy()
+        throw tooLarge()
+      }
+      return await temp.write(body, maxBytes, tooLarge)
+    } catch (err) {
+      if (err instanceof S3ServiceException) {
+        const status = err.$metadata.httpStatusCode
+        if (err.name === 'NoSuchKey' || err.name === 'NoSuchBucket' || err.name === 'NotFound' || status === 404) {
+          throw new CompactorError('CMP_ERR_INPUT_NOT_FOUND', label, { file: label })
+        }
+        throw new CompactorError('CMP_ERR_UPSTREAM', `${label}: ${err.name}`, { file: label, upstream_status: status })
+      }
+      throw upstreamError(err, label, signal)
+    }
+  }
+
+  /** Uploads a local file as `<prefix>/<key>`; returns the object's URL. */
+  async put (prefixUrl: string, key: string, source: string): Promise<string> {
+    const prefix = parseS3Url(prefixUrl, true)
+    const objectKey = prefix.key === '' ? key : `${prefix.key.replace(/\/$/, '')}/${key}`
+    const { size } = await stat(source)
+    const signal = AbortSignal.timeout(this.config.timeoutMs)
+    try {
+      await this.s3().send(new PutObjectCommand({
+        Bucket: prefix.bucket, Key: objectKey, Body: createReadStream(source), ContentLength: size, ContentType: 'application/vnd.apache.parquet',
+      }), { abortSignal: signal })
+    } catch (err) {
+      const label = `s3://${prefix.bucket}/${objectKey}`
+      if (err instanceof S3ServiceException) {
+        throw new CompactorError('CMP_ERR_UPSTREAM', `storing ${label}: ${err.name}`, { file: label, upstream_status: err.$metadata.httpStatusCode })
+      }
+      throw upstreamError(err, label, signal)
+    }
+    return `s3://${prefix.bucket}/${objectKey}`
+  }
+
+  /** Deletes `<prefix>/<key>` (best effort, to undo a partly stored result). */
+  async remove (prefixUrl: string, key: string): Promise<void> {
+    const prefix = parseS3Url(prefixUrl, true)
+    const objectKey = prefix.key === '' ? key : `${prefix.key.replace(/\/$/, '')}/${key}`
+    await this.s3().send(new DeleteObjectCommand({ Bucket: prefix.bucket, Key: objectKey }))
+  }
+
+  /** Releases the SDK's connections. */
+  close (): void {
+    this.client?.destroy()
+    this.client = null
+  }
+
+  private s3 (): S3Client {
+    const { endpoint, region, accessKeyId, secretAccessKey, forcePathStyle } = this.config
+    this.client ??= new S3Client({
+      endpoint,
+      region,
+      forcePathStyle,
+      credentials: accessKeyId !== undefined && secretAccessKey !== undefined ? { accessKeyId, secretAccessKey } : undefined,
+      // checksums only where S3 requires them: S3-compatible stores do not all speak the newer trailers
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 2,
+    })
+    return this.client
+  }
+}
