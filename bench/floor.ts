@@ -1,0 +1,104 @@
+// The floor: the compactor's own read and write path on the same rows, with no merge and no
+// aggregation. Every row group of every input is read with all columns (readBatch), its usable
+// rows are copied 1:1 into OutputRows and written with writeSegmentFile, in files of the
+// compactor's default size. With --threads N the inputs are split over N worker threads.
+//
+//   node bench/floor.ts [--threads N] -o OUTDIR FILE...
+import { availableParallelism } from 'node:os'
+import { mkdir } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { DEFAULT_RECORDS_PER_FILE, outputSchema } from '../src/compaction/compact.ts'
+import { OutputRows } from '../src/compaction/output.ts'
+import { readBatch, USABLE } from '../src/compaction/read.ts'
+import { ENGINE_COLUMNS } from '../src/compaction/schema.ts'
+import { openSegment, type Segment } from '../src/compaction/segment.ts'
+import { writeSegmentFile, type OutputColumn } from '../src/compaction/write.ts'
+
+/** What one floor pass did. */
+export interface FloorResult {
+  rows_in: number
+  rows_out: number
+  files_out: number
+}
+
+interface FloorTask {
+  files: string[]
+  outDir: string
+  schema: OutputColumn[]
+  /** Segment ids of this task's output files start here (distinct across threads). */
+  firstId: number
+}
+
+/** Reads the given inputs row group by row group and writes their usable rows back unchanged. */
+export async function floorPass (task: FloorTask): Promise<FloorResult> {
+  const carry = task.schema.filter(c => !ENGINE_COLUMNS.has(c.name)).map(c => c.name)
+  const rows = new OutputRows()
+  const result: FloorResult = { rows_in: 0, rows_out: 0, files_out: 0 }
+  const flush = async (): Promise<void> => {
+    const file = await writeSegmentFile(task.outDir, rows, rows.count, task.schema, BigInt(task.firstId + result.files_out))
+    result.files_out++
+    result.rows_out += file.record_count
+    rows.dropPrefix(rows.count)
+  }
+  for (const [i, path] of task.files.entries()) {
+    const segment = await openSegment(path, i)
+    try {
+      for (const group of segment.rowGroups) {
+        const batch = await readBatch(segment, group.start, group.start + group.rows, carry)
+        result.rows_in += batch.length
+        for (let r = 0; r < batch.length; r++) {
+          if (batch.status[r] !== USABLE) continue
+          const out = rows.push(batch.names[r]!, batch.tidWords, r, batch.ts[r], batch.sketches[r] ?? new Uint8Array(0), batch, r)
+          for (let k = 0; k < rows.rollups.length; k++) rows.rollups[k][out] = batch.rollups[k][r]
+        }
+        if (rows.count >= DEFAULT_RECORDS_PER_FILE) await flush()
+      }
+    } finally {
+      await segment.close()
+    }
+  }
+  if (rows.count > 0) await flush()
+  return result
+}
+
+/** The union schema of the inputs, as the compactor computes it. */
+async function unionSchema (files: readonly string[]): Promise<OutputColumn[]> {
+  const segments: Segment[] = []
+  try {
+    for (const [i, path] of files.entries()) segments.push(await openSegment(path, i))
+    return outputSchema(segments)
+  } finally {
+    await Promise.all(segments.map(s => s.close()))
+  }
+}
+
+/** Runs the floor over files with `threads` workers (1 = on this thread); returns the totals. */
+export async function floor (files: readonly string[], outDir: string, threads: number): Promise<FloorResult> {
+  await mkdir(outDir, { recursive: true })
+  const schema = await unionSchema(files)
+  if (threads <= 1) return floorPass({ files: [...files], outDir, schema, firstId: 1 })
+  // round-robin: the inputs are of similar size
+  const tasks: FloorTask[] = Array.from({ length: Math.min(threads, files.length) }, (_, t) => ({
+    files: files.filter((_, i) => i % threads === t), outDir, schema, firstId: 1 + t * 1_000_000,
+  }))
+  const results = await Promise.all(tasks.map(task => new Promise<FloorResult>((resolve, reject) => {
+    const worker = new Worker(new URL(import.meta.url), { workerData: task })
+    worker.once('message', resolve)
+    worker.once('error', reject)
+    worker.once('exit', code => { if (code !== 0) reject(new Error(`floor worker exited with code ${code}`)) })
+  })))
+  return results.reduce((a, b) => ({ rows_in: a.rows_in + b.rows_in, rows_out: a.rows_out + b.rows_out, files_out: a.files_out + b.files_out }))
+}
+
+if (!isMainThread && parentPort) {
+  parentPort.postMessage(await floorPass(workerData as FloorTask))
+} else if (import.meta.main) {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { out: { type: 'string', short: 'o' }, threads: { type: 'string', default: String(availableParallelism()) } },
+  })
+  if (!values.out || positionals.length === 0) throw new Error('usage: floor.ts [--threads N] -o OUTDIR FILE...')
+  const result = await floor(positionals, values.out, Number(values.threads))
+  process.stdout.write(JSON.stringify(result) + '\n')
+}

@@ -1,0 +1,64 @@
+// The benchmark's data sets (generator parameters) and profiles (a data set + a compaction setting).
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** Generator parameters: everything that determines the bytes of a data set. */
+export interface DataOptions {
+  files: number
+  rows: number
+  metrics: number
+  series: number
+  /** Share of all rows whose (name, tid, bucket) key also appears in another file. */
+  overlap: number
+  /** Bucket width of the data, in ms. */
+  frequencyMs: number
+  rowGroupSize: number
+  /** Share of files written out of sort order (time-major). */
+  unsorted: number
+  /** Columns per file (24 fixed + attributes); sparse attributes absent from a file are left out of it. */
+  columns: number
+  seed: number
+}
+
+/** A benchmark case: which data set, compacted at which bucket width. */
+export interface BenchProfile {
+  readonly name: string
+  readonly data: string
+  readonly frequencyMs: number
+  readonly description: string
+}
+
+const DEFAULT_DATA: DataOptions = {
+  files: 20, rows: 1_000_000, metrics: 200, series: 5_000, overlap: 0.15, frequencyMs: 10_000,
+  rowGroupSize: 10_000, unsorted: 0, columns: 44, seed: 1,
+}
+
+/** Data sets by name; several profiles may share one. */
+export const DATASETS: Readonly<Record<string, DataOptions>> = {
+  default: DEFAULT_DATA,
+  wide: { ...DEFAULT_DATA, columns: 150 },
+  many: { ...DEFAULT_DATA, files: 50 },
+  /** The memory check: default with 4x the rows, same number of files. */
+  'default-x4': { ...DEFAULT_DATA, rows: 4 * DEFAULT_DATA.rows },
+}
+
+export const PROFILES: Readonly<Record<string, BenchProfile>> = {
+  default: { name: 'default', data: 'default', frequencyMs: 10_000, description: '1M rows, 20 files, 44 columns, ~15 % overlap, 10 s -> 10 s' },
+  rollup: { name: 'rollup', data: 'default', frequencyMs: 60_000, description: 'the default data rolled up 10 s -> 60 s' },
+  wide: { name: 'wide', data: 'wide', frequencyMs: 10_000, description: '1M rows, 20 files, 150 columns (mostly sparse strings)' },
+  many: { name: 'many', data: 'many', frequencyMs: 10_000, description: '1M rows, 50 files, 44 columns' },
+}
+
+/** bench/ as an absolute path. */
+export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
+/** Where data sets are cached (gitignored). */
+export const DATA_ROOT = join(BENCH_DIR, 'data')
+/** Where results are written (gitignored). */
+export const RESULTS_DIR = join(BENCH_DIR, 'results')
+
+/** The generator parameters of a profile or data set name. */
+export function dataOptionsFor (name: string): DataOptions {
+  const data = DATASETS[name] ?? DATASETS[PROFILES[name]?.data ?? '']
+  if (!data) throw new Error(`unknown profile or data set '${name}' (known: ${[...Object.keys(PROFILES), ...Object.keys(DATASETS)].join(', ')})`)
+  return { ...data }
+}
