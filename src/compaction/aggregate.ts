@@ -1,7 +1,7 @@
 // Bucket truncation and group merge (DOMAIN.md section 4): consecutive rows, in sort order, with
 // equal (metric_name, chq_tid, bucket) become one output row. The first row supplies the other
 // columns; sketches are merged only for groups of two or more; count/sum/min/max merge exactly.
-import { SketchAccumulator, encodeValue } from './ddsketch.ts'
+import { SketchAccumulator } from './ddsketch.ts'
 import type { Batch } from './read.ts'
 import type { OutputRows } from './output.ts'
 import {
@@ -155,7 +155,8 @@ export class Aggregator {
     const rebuilt = batch.sketchOffsets[row + 1] === batch.sketchOffsets[row]
     const out = this.out
     if (this.members > 1) {
-      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, this.merged.encode(), batch, row)
+      out.encodeSketch(this.merged)
+      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, batch, row)
       const r = out.rollups
       r[ROLLUP_COUNT][i] = this.count
       r[ROLLUP_SUM][i] = this.sum
@@ -165,11 +166,14 @@ export class Aggregator {
       for (let p = 0; p < PERCENTILES.length; p++) r[ROLLUP_FIRST_PERCENTILE + p][i] = this.merged.quantile(PERCENTILES[p])
     } else if (rebuilt) {
       const v = batch.rollups[ROLLUP_SUM][row]
-      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, encodeValue(v), batch, row)
+      this.scratch.reset()
+      this.scratch.addValue(v)
+      out.encodeSketch(this.scratch)
+      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, batch, row)
       for (let r = 0; r < ROLLUPS; r++) out.rollups[r][i] = v
       out.rollups[ROLLUP_COUNT][i] = 1
     } else {
-      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, null, batch, row)
+      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, batch, row)
       let computed = false
       for (let r = 0; r < ROLLUPS; r++) {
         if (batch.rollupPresent[r][row] === 1) out.rollups[r][i] = batch.rollups[r][row]

@@ -500,18 +500,28 @@ export class SketchAccumulator {
 
   /** The canonical sketches-go encoding: zero count, mapping, positive store, negative store. */
   encode (): Uint8Array {
+    const out = new Uint8Array(this.encodedLength())
+    this.encodeTo(out, 0)
+    return out
+  }
+
+  /** Bytes the canonical encoding takes; plans the store layout that encodeTo then writes. */
+  encodedLength (): number {
     const zeroSize = this.zero !== 0 ? 1 + varfloatSize(this.zero) : 0
-    const out = new Uint8Array(zeroSize + MAPPING_BLOCK.length + this.positive.plan() + this.negative.plan())
-    let p = 0
-    if (zeroSize > 0) {
+    return zeroSize + MAPPING_BLOCK.length + this.positive.plan() + this.negative.plan()
+  }
+
+  /** Writes the canonical encoding at out[p...] (call encodedLength first); returns the end position. */
+  encodeTo (out: Uint8Array, p: number): number {
+    if (this.zero !== 0) {
       out[p++] = ZERO_COUNT_FLAG
       p = writeVarfloat(out, p, this.zero)
     }
     out.set(MAPPING_BLOCK, p)
     p += MAPPING_BLOCK.length
     if (!this.positive.empty) p = this.positive.write(out, p, POSITIVE)
-    if (!this.negative.empty) this.negative.write(out, p, NEGATIVE)
-    return out
+    if (!this.negative.empty) p = this.negative.write(out, p, NEGATIVE)
+    return p
   }
 }
 

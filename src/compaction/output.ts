@@ -2,6 +2,7 @@
 // and emptied a file at a time by the writer. Carried columns are not copied here: each row keeps
 // a reference to its group's first input row, and the writer gathers from it column by column.
 import { ROLLUP_COLUMNS } from './schema.ts'
+import type { SketchAccumulator } from './ddsketch.ts'
 import type { Batch } from './read.ts'
 
 const ROLLUPS = ROLLUP_COLUMNS.length
@@ -13,8 +14,15 @@ export class OutputRows {
   /** First row of the series (name, tid) being written; rows before it are complete series. */
   seriesStart = 0
   names: string[] = []
-  /** A sketch made for the row (merged or rebuilt), or null: the group's first input row's sketch, as is. */
-  sketches: Array<Uint8Array | null> = []
+  /**
+   * Sketches made for rows (merged or rebuilt) live in one arena: row i's is
+   * sketchArena[sketchStart[i], sketchEnd[i]); an empty range means the group's first input row's sketch, as is.
+   */
+  sketchArena = new Uint8Array(1 << 20)
+  arenaLength = 0
+  sketchStart = new Int32Array(INITIAL_ROWS)
+  sketchEnd = new Int32Array(INITIAL_ROWS)
+  private pendingSketch = -1
   /** The first input row of each output row's group, for the carried columns. */
   sources: Batch[] = []
   sourceRows = new Int32Array(INITIAL_ROWS)
@@ -25,12 +33,31 @@ export class OutputRows {
   /** One array per ROLLUP_COLUMNS slot. */
   rollups: Float64Array[] = ROLLUP_COLUMNS.map(() => new Float64Array(INITIAL_ROWS))
 
-  /** Appends a row; its rollups are then written with setRollup. Returns its index. */
-  push (name: string, tidWords: Int32Array, tidRow: number, bucket: number, sketch: Uint8Array | null, source: Batch, sourceRow: number): number {
+  /** Encodes a sketch for the next pushed row into the arena. */
+  encodeSketch (sketch: SketchAccumulator): void {
+    const n = sketch.encodedLength()
+    if (this.arenaLength + n > this.sketchArena.length) {
+      const grown = new Uint8Array(Math.max(this.sketchArena.length * 2, this.arenaLength + n))
+      grown.set(this.sketchArena.subarray(0, this.arenaLength))
+      this.sketchArena = grown
+    }
+    this.pendingSketch = this.arenaLength
+    this.arenaLength = sketch.encodeTo(this.sketchArena, this.arenaLength)
+  }
+
+  /** Appends a row (with the sketch encoded just before, if any); its rollups are then written by index. Returns its index. */
+  push (name: string, tidWords: Int32Array, tidRow: number, bucket: number, source: Batch, sourceRow: number): number {
     const i = this.count
     if (i === this.buckets.length) this.grow()
     this.names.push(name)
-    this.sketches.push(sketch)
+    if (this.pendingSketch >= 0) {
+      this.sketchStart[i] = this.pendingSketch
+      this.sketchEnd[i] = this.arenaLength
+      this.pendingSketch = -1
+    } else {
+      this.sketchStart[i] = 0
+      this.sketchEnd[i] = 0
+    }
     this.sources.push(source)
     this.sourceRows[i] = sourceRow
     this.tidWords[2 * i] = tidWords[2 * tidRow]
@@ -43,8 +70,20 @@ export class OutputRows {
   /** Removes rows [0, n) once written, moving the rest to the front. */
   dropPrefix (n: number): void {
     const rest = this.count - n
+    // the remaining rows' own sketches are the arena's tail: move it to the front
+    let base = this.arenaLength
+    for (let i = n; i < this.count; i++) if (this.sketchEnd[i] > this.sketchStart[i]) base = Math.min(base, this.sketchStart[i])
+    this.sketchArena.copyWithin(0, base, this.arenaLength)
+    this.arenaLength -= base
+    for (let i = n; i < this.count; i++) {
+      if (this.sketchEnd[i] > this.sketchStart[i]) {
+        this.sketchStart[i] -= base
+        this.sketchEnd[i] -= base
+      }
+    }
+    this.sketchStart.copyWithin(0, n, this.count)
+    this.sketchEnd.copyWithin(0, n, this.count)
     this.names.splice(0, n)
-    this.sketches.splice(0, n)
     this.sources.splice(0, n)
     this.sourceRows.copyWithin(0, n, this.count)
     this.tidWords.copyWithin(0, 2 * n, 2 * this.count)
@@ -57,6 +96,8 @@ export class OutputRows {
   private grow (): void {
     const capacity = this.buckets.length * 2
     this.sourceRows = resized(this.sourceRows, capacity)
+    this.sketchStart = resized(this.sketchStart, capacity)
+    this.sketchEnd = resized(this.sketchEnd, capacity)
     this.tidWords = resized(this.tidWords, 2 * capacity)
     this.buckets = resized(this.buckets, capacity)
     for (let r = 0; r < ROLLUPS; r++) this.rollups[r] = resized(this.rollups[r], capacity)

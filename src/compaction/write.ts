@@ -149,17 +149,19 @@ function gather (rows: OutputRows, n: number, column: OutputColumn, segmentId: b
 function gatherSketches (rows: OutputRows, n: number): ColumnValues {
   const offsets = new Int32Array(n + 1)
   for (let i = 0; i < n; i++) {
-    const own = rows.sketches[i]
+    const own = rows.sketchEnd[i] - rows.sketchStart[i]
     const source = rows.sources[i]
     const r = rows.sourceRows[i]
-    offsets[i + 1] = offsets[i] + (own ? own.length : source.sketchOffsets[r + 1] - source.sketchOffsets[r])
+    offsets[i + 1] = offsets[i] + (own > 0 ? own : source.sketchOffsets[r + 1] - source.sketchOffsets[r])
   }
   const data = new Uint8Array(offsets[n])
   for (let i = 0; i < n; i++) {
-    const own = rows.sketches[i]
-    const source = rows.sources[i]
-    const r = rows.sourceRows[i]
-    data.set(own ?? source.sketchData.subarray(source.sketchOffsets[r], source.sketchOffsets[r + 1]), offsets[i])
+    if (rows.sketchEnd[i] > rows.sketchStart[i]) data.set(rows.sketchArena.subarray(rows.sketchStart[i], rows.sketchEnd[i]), offsets[i])
+    else {
+      const source = rows.sources[i]
+      const r = rows.sourceRows[i]
+      data.set(source.sketchData.subarray(source.sketchOffsets[r], source.sketchOffsets[r + 1]), offsets[i])
+    }
   }
   return { kind: 'bytes', data, offsets, valid: new Uint8Array(n).fill(1) }
 }
