@@ -2,7 +2,7 @@
 // error shape, request validation by openapi.yaml's schemas, the temporary space, and the routes.
 // main.ts listens; tests use inject().
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.ts'
 import { processTempPrefix } from './config.ts'
 import { CompactorError } from './errors.ts'
@@ -37,10 +37,14 @@ export type App = FastifyInstance & { service: Service }
 
 /** Builds the app (not listening); close() removes its temporary directory. */
 export async function buildApp (config: Config, options: AppOptions = {}): Promise<App> {
-  const app = Fastify({
+  const app: FastifyInstance = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'request_id',
+    logController: new LogController({
+      requestIdLogLabel: 'request_id',
+      // probes come every few seconds: their lines would drown the rest
+      disableRequestLogging: request => request.url === '/healthz' || request.url === '/readyz',
+    }),
     genReqId: () => randomUUID(),
     bodyLimit: config.uploads.maxManifestBytes,
     // draining is answered by our own hook, in the error catalog's shape
@@ -76,11 +80,12 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     reply.code(404).type('application/json').send(toJson(new CompactorError('CMP_ERR_NOT_FOUND', `${request.method} ${request.url.split('?')[0]}`).toJSON(), 0))
   })
 
+  app.decorate('service', service)
   const openapi = loadOpenApi()
   await app.register(healthRoutes, { service })
   await app.register(openapiRoutes, { openapi })
   await app.register(compactRoutes, { service, openapi, ajv })
-  return Object.assign(app, { service })
+  return app as App
 }
 
 /** Maps any error a request can meet to the catalog: Fastify's and its plugins' by code, unknown ones to 500. */

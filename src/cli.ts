@@ -1,6 +1,6 @@
 // The command line: `metric-compactor compact [options] -o OUTDIR FILE...`.
 import { mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { CompactorError } from './errors.ts'
@@ -9,6 +9,10 @@ import { toJson } from './json.ts'
 
 const USAGE = `usage: metric-compactor compact [--frequency-ms N] [--records-per-file N] [--dateint YYYYMMDD]
                                 [--organization-id ID] -o OUTDIR FILE...
+       metric-compactor serve [--port N] [--host ADDR] [--storage-root DIR]
+
+serve runs the HTTP service (POST /compact, /healthz, /readyz, /openapi.json); its settings come
+from the environment (PORT, HOST, STORAGE_ROOT, API_TOKEN...: see the README), the options win.
 
 Compacts cooked metric parquet segments into OUTDIR: tbl_<segment_id>.parquet files and
 manifest.json (segment metadata per file and the compaction report).
@@ -28,6 +32,7 @@ export async function main (argv: readonly string[], io = { out: process.stdout,
     io.out.write(USAGE)
     return command === undefined ? 2 : 0
   }
+  if (command === 'serve') return await serveCommand(rest, io)
   if (command !== 'compact') return usageError(io.err, `unknown command '${command}'`)
   let parsed
   try {
@@ -89,6 +94,33 @@ export async function main (argv: readonly string[], io = { out: process.stdout,
     return 0
   } catch (err) {
     bar?.stop()
+    return fail(io.err, err)
+  }
+}
+
+/** `serve`: starts the HTTP service and resolves with its exit code once a signal has drained it. */
+async function serveCommand (argv: readonly string[], io: { out: NodeJS.WritableStream, err: NodeJS.WritableStream }): Promise<number> {
+  let values
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: { port: { type: 'string' }, host: { type: 'string' }, 'storage-root': { type: 'string' } } }))
+  } catch (err) {
+    return usageError(io.err, (err as Error).message)
+  }
+  const port = integerOption(values.port, undefined)
+  if (port === null || (port !== undefined && port > 65535)) return usageError(io.err, `--port must be a port number, got '${values.port}'`)
+  try {
+    // loaded here, so that `compact` does not pay for the HTTP stack
+    const [{ loadConfig }, { serve }] = await Promise.all([import('./config.ts'), import('./main.ts')])
+    const overrides = { port, host: values.host, storageRoot: values['storage-root'] && resolve(values['storage-root']) }
+    const config = loadConfig(undefined, Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)))
+    const server = await serve(config)
+    const signal = await new Promise<string>(resolveSignal => {
+      process.once('SIGTERM', () => resolveSignal('SIGTERM'))
+      process.once('SIGINT', () => resolveSignal('SIGINT'))
+    })
+    server.app.log.info({ signal }, 'shutting down')
+    return (await server.shutdown()) ? 0 : 1
+  } catch (err) {
     return fail(io.err, err)
   }
 }

@@ -1,0 +1,72 @@
+// POST /compact: uploads (multipart) or a bundle manifest (JSON) in, compacted files out. The route
+// parses and checks the request, brings the inputs to disk and hands them to delivery; it holds no
+// compaction logic. Temporary files are removed whatever happens.
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import multipart from '@fastify/multipart'
+import type { Ajv2020 } from 'ajv/dist/2020.js'
+import type { Service } from '../src/app.ts'
+import { DEFAULT_FREQUENCY_MS } from '../src/compaction/compact.ts'
+import { CompactorError } from '../src/errors.ts'
+import { componentSchema, type OpenApiDocument } from '../src/openapi.ts'
+import { chooseFormat } from '../src/service/accept.ts'
+import { checkBearer } from '../src/service/auth.ts'
+import { readBundle, type BundleManifest } from '../src/service/bundle.ts'
+import { deliver } from '../src/service/deliver.ts'
+import { readUpload } from '../src/service/upload.ts'
+
+export interface CompactRouteOptions {
+  service: Service
+  openapi: OpenApiDocument
+  ajv: Ajv2020
+}
+
+// room for the form fields besides the files
+const MAX_FIELDS = 16
+
+export default async function compactRoutes (app: FastifyInstance, { service, openapi, ajv }: CompactRouteOptions): Promise<void> {
+  const { config, storage, state } = service
+  const limits = config.uploads
+  await app.register(multipart, {
+    // one byte past our own limits, so that our checks (with their codes) fire first
+    limits: { fileSize: limits.maxFileBytes + 1, files: limits.maxFiles + 1, fields: MAX_FIELDS, fieldSize: 1024, parts: limits.maxFiles + MAX_FIELDS + 1 },
+  })
+  app.removeContentTypeParser('text/plain')
+  const formSchema = componentSchema(openapi, 'UploadForm')
+  const validateForm = ajv.compile(formSchema)
+
+  app.addHook('onRequest', async request => {
+    if (config.apiToken !== undefined) checkBearer(request.headers.authorization, config.apiToken)
+    if (state.draining) throw new CompactorError('CMP_ERR_DRAINING')
+    const length = Number(request.headers['content-length'])
+    if (request.isMultipart() && length > limits.maxRequestBytes + 64 * 1024) {
+      throw new CompactorError('CMP_ERR_REQUEST_TOO_LARGE', `Content-Length ${length} exceeds MAX_REQUEST_BYTES`, { limit: limits.maxRequestBytes })
+    }
+  })
+
+  app.post('/compact', {
+    schema: { body: { content: { 'application/json': { schema: componentSchema(openapi, 'BundleManifest') } } } },
+  }, async (request, reply) => {
+    if (!request.isMultipart() && !isJson(request)) {
+      throw new CompactorError('CMP_ERR_UNSUPPORTED_MEDIA_TYPE', `got ${request.headers['content-type'] ?? 'no Content-Type'}`)
+    }
+    const format = chooseFormat(request.headers.accept)
+    state.compactionsInFlight++
+    const temp = await service.temp.forRequest()
+    try {
+      const job = request.isMultipart()
+        ? await readUpload(request.parts(), {
+          temp, limits, validateForm, formSchema, defaultRecordsPerFile: config.recordsPerFile, defaultFrequencyMs: DEFAULT_FREQUENCY_MS, delivery: { kind: format },
+        })
+        : await readBundle(request.body as BundleManifest, { storage, temp, defaultRecordsPerFile: config.recordsPerFile, targetFileBytes: config.targetFileBytes, format })
+      await deliver(job, reply, { storage, temp, log: request.log })
+    } finally {
+      state.compactionsInFlight--
+      await temp.dispose()
+    }
+    return reply
+  })
+}
+
+function isJson (request: FastifyRequest): boolean {
+  return /^application\/json\b/i.test(request.headers['content-type'] ?? '')
+}
