@@ -1,6 +1,6 @@
-// The floor: the compactor's own read and write path on the same rows, with no merge and no
-// aggregation. Every row group of every input is read with all columns (readBatch), its usable
-// rows are copied 1:1 into OutputRows and written with writeSegmentFile, in files of the
+// The floor: the compactor's own read and write path on the same rows, with no merge. Every row
+// group of every input is read with all columns (readBatch), its usable rows become output rows
+// 1:1 (the engine's single-row path) and are written with writeSegmentFile, in files of the
 // compactor's default size. With --threads N the inputs are split over N worker threads.
 //
 //   node bench/floor.ts [--threads N] -o OUTDIR FILE...
@@ -8,7 +8,8 @@ import { availableParallelism } from 'node:os'
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
-import { DEFAULT_RECORDS_PER_FILE, outputSchema } from '../src/compaction/compact.ts'
+import { Aggregator } from '../src/compaction/aggregate.ts'
+import { DEFAULT_RECORDS_PER_FILE, FREQUENCIES, outputSchema } from '../src/compaction/compact.ts'
 import { OutputRows } from '../src/compaction/output.ts'
 import { readBatch, USABLE } from '../src/compaction/read.ts'
 import { ENGINE_COLUMNS } from '../src/compaction/schema.ts'
@@ -20,6 +21,8 @@ export interface FloorResult {
   rows_in: number
   rows_out: number
   files_out: number
+  /** Non-zero only if an input holds a key twice (then the floor merged some rows). */
+  sketch_merges: number
 }
 
 interface FloorTask {
@@ -30,11 +33,17 @@ interface FloorTask {
   firstId: number
 }
 
-/** Reads the given inputs row group by row group and writes their usable rows back unchanged. */
+/**
+ * Reads the given inputs row group by row group and writes their usable rows back unchanged. Rows
+ * go through the engine's Aggregator file by file: a file never holds one key twice, so every row
+ * is a group of one and takes the compactor's single-row path (sketch and rollups passed through).
+ */
 export async function floorPass (task: FloorTask): Promise<FloorResult> {
   const carry = task.schema.filter(c => !ENGINE_COLUMNS.has(c.name)).map(c => c.name)
   const rows = new OutputRows()
-  const result: FloorResult = { rows_in: 0, rows_out: 0, files_out: 0 }
+  // the finest bucket width: rows already on 10 s buckets stay apart
+  const aggregator = new Aggregator(FREQUENCIES[0], rows, null)
+  const result: FloorResult = { rows_in: 0, rows_out: 0, files_out: 0, sketch_merges: 0 }
   const flush = async (): Promise<void> => {
     const file = await writeSegmentFile(task.outDir, rows, rows.count, task.schema, BigInt(task.firstId + result.files_out))
     result.files_out++
@@ -44,21 +53,19 @@ export async function floorPass (task: FloorTask): Promise<FloorResult> {
   for (const [i, path] of task.files.entries()) {
     const segment = await openSegment(path, i)
     try {
-      for (const group of segment.rowGroups) {
-        const batch = await readBatch(segment, group.start, group.start + group.rows, carry)
+      for (let g = 0; g < segment.rowGroups.length; g++) {
+        const batch = await readBatch(segment, g, g, carry)
         result.rows_in += batch.length
-        for (let r = 0; r < batch.length; r++) {
-          if (batch.status[r] !== USABLE) continue
-          const out = rows.push(batch.names[r]!, batch.tidWords, r, batch.ts[r], batch.sketches[r] ?? new Uint8Array(0), batch, r)
-          for (let k = 0; k < rows.rollups.length; k++) rows.rollups[k][out] = batch.rollups[k][r]
-        }
+        for (let r = 0; r < batch.length; r++) if (batch.status[r] === USABLE) aggregator.add(batch, r)
         if (rows.count >= DEFAULT_RECORDS_PER_FILE) await flush()
       }
+      aggregator.finish()
     } finally {
       await segment.close()
     }
   }
   if (rows.count > 0) await flush()
+  result.sketch_merges = aggregator.stats.sketchMerges
   return result
 }
 
@@ -88,7 +95,9 @@ export async function floor (files: readonly string[], outDir: string, threads: 
     worker.once('error', reject)
     worker.once('exit', code => { if (code !== 0) reject(new Error(`floor worker exited with code ${code}`)) })
   })))
-  return results.reduce((a, b) => ({ rows_in: a.rows_in + b.rows_in, rows_out: a.rows_out + b.rows_out, files_out: a.files_out + b.files_out }))
+  return results.reduce((a, b) => ({
+    rows_in: a.rows_in + b.rows_in, rows_out: a.rows_out + b.rows_out, files_out: a.files_out + b.files_out, sketch_merges: a.sketch_merges + b.sketch_merges,
+  }))
 }
 
 if (!isMainThread && parentPort) {

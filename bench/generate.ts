@@ -18,7 +18,7 @@ import { DATA_ROOT, dataOptionsFor, type DataOptions } from './profiles.ts'
 import { fillSketch, planRows, type SegmentRows } from './rows.ts'
 
 /** Bumped whenever the generator's output changes, so cached data sets are rebuilt. */
-export const GENERATOR_VERSION = 1
+export const GENERATOR_VERSION = 2
 /** First bucket of every data set: 2025-10-15T00:00:00Z. */
 export const START_MS = Date.UTC(2025, 9, 15)
 /** The file that describes a complete data set; written last. */

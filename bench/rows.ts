@@ -21,7 +21,7 @@ export interface RowPlan {
 /**
  * Spreads `rows` rows over `files` files: unique keys fill the (series x bucket) grid bucket by
  * bucket, each file holds an equal contiguous time slice (as ingestion writes them), and a share of the
- * keys appears a second time in another file so that `overlap` of all rows share their key.
+ * keys appears a second time in a later file (late data) so that `overlap` of all rows share their key.
  */
 export function planRows (rng: Prng, rows: number, files: number, seriesByRank: Int32Array, overlap: number, unsorted: number): RowPlan {
   const series = seriesByRank.length
@@ -38,7 +38,7 @@ export function planRows (rng: Prng, rows: number, files: number, seriesByRank: 
     // selection sampling: exactly duplicatedKeys keys get a second row
     if (dupLeft > 0 && rng.next() * (uniqueKeys - k) < dupLeft) {
       dupLeft--
-      keys[(primary + 1 + rng.int(files - 1)) % files].push(rank * buckets + bucket)
+      keys[lateFile(rng, primary, files)].push(rank * buckets + bucket)
     }
   }
   const unsortedCount = Math.round(unsorted * files)
@@ -50,6 +50,12 @@ export function planRows (rng: Prng, rows: number, files: number, seriesByRank: 
     uniqueKeys,
     duplicatedKeys,
   }
+}
+
+// A late arrival: the key's second row lands in one of the next two files (the previous two at the end).
+function lateFile (rng: Prng, primary: number, files: number): number {
+  const step = 1 + rng.int(Math.min(2, files - 1))
+  return primary + step < files ? primary + step : primary - step
 }
 
 // Sorted files follow the sort key (series rank, bucket); unsorted ones are time-major, as an
