@@ -5,8 +5,12 @@ export interface RunRecord {
   tool: string
   run: number
   wallMs: number
+  /** User + system CPU time of the process (all threads). */
+  cpuMs: number | null
   peakRssBytes: number | null
   outputBytes: number
+  /** Cores other processes kept busy during the run: the machine's noise. */
+  otherCores: number | null
 }
 
 /** Medians of one tool's runs on one profile. */
@@ -19,6 +23,8 @@ export interface ToolSummary {
   wallMaxMs: number
   /** Input rows per second of wall time. */
   rowsPerSecond: number
+  cpuMs: number | null
+  otherCores: number | null
   peakRssBytes: number | null
   outputBytes: number
 }
@@ -60,7 +66,7 @@ export interface BenchResults {
   started: string
   finished: string
   command: string
-  options: { profiles: string[], runs: number, floorThreads: number, memoryRuns: number }
+  options: { profiles: string[], runs: number, floorThreads: number, memoryRuns: number, settleSeconds: number }
   machine: {
     nproc: number
     cpu: string
@@ -88,10 +94,12 @@ export function markdownReport (r: BenchResults): string {
     `Command: \`${r.command}\` (${r.options.runs} runs per tool, alternated; medians)`,
     `Machine: ${m.nproc} cores (${m.cpu}), ${(m.memTotalBytes / 2 ** 30).toFixed(0)} GiB RAM, node ${m.node}, DuckDB ${m.duckdb}; ` +
       `load average at start ${m.loadavg.map(v => v.toFixed(2)).join(' ')}; engine at ${m.commit}${m.dirty ? ' (uncommitted changes in src/)' : ''}`,
-    `Run ${r.started} .. ${r.finished}`,
+    `Run ${r.started} .. ${r.finished}${r.options.settleSeconds > 0 ? `; each run waited up to ${r.options.settleSeconds} s for the machine to go idle` : ''}`,
     '',
-    '| profile | rows in -> out | tool | wall s (median; min-max) | rows in/s | peak RSS MiB | output MiB | compactor / tool, wall | compactor / tool, RSS |',
-    '|---|---|---|---|---|---|---|---|---|',
+    'CPU s: user + system time of the process, all threads. Others busy: cores that other processes used during the run (the noise of a shared machine).',
+    '',
+    '| profile | rows in -> out | tool | wall s (median; min-max) | rows in/s | CPU s | peak RSS MiB | output MiB | compactor / tool, wall | compactor / tool, RSS | others busy (cores) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ]
   for (const p of r.profiles) {
     const compactor = p.tools.find(t => t.tool === 'compactor')
@@ -103,10 +111,12 @@ export function markdownReport (r: BenchResults): string {
         t.label,
         `${s(t.wallMs)} (${s(t.wallMinMs)}-${s(t.wallMaxMs)})`,
         thousands(t.rowsPerSecond),
+        t.cpuMs === null ? '?' : s(t.cpuMs),
         mib(t.peakRssBytes),
         mib(t.outputBytes),
         isCompactor ? '' : ratio(compactor?.wallMs ?? null, t.wallMs),
         isCompactor ? '' : ratio(compactor?.peakRssBytes ?? null, t.peakRssBytes),
+        t.otherCores === null ? '?' : t.otherCores.toFixed(2),
       ].join(' | ').replace(/^/, '| ').replace(/$/, ' |'))
     }
   }

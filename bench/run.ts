@@ -4,14 +4,16 @@
 // 4x the rows). Prints a markdown table and writes bench/results/bench-<time>.json.
 //
 //   npm run bench -- [--profiles default,rollup,wide,many] [--runs 3] [--floor-threads N]
-//                    [--memory-runs 2] [--no-memory] [--keep]
+//                    [--memory-runs 2] [--no-memory] [--settle SECONDS] [--keep]
+//
+// --settle S: before each run, wait up to S seconds for other processes to leave the machine idle.
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ensureDataset, type Dataset } from './cache.ts'
-import { measure, median, outputBytes } from './measure.ts'
+import { measure, median, outputBytes, settle } from './measure.ts'
 import { BENCH_DIR, DATA_ROOT, PROFILES, RESULTS_DIR, type BenchProfile } from './profiles.ts'
 import { markdownReport, type ProfileResult, type RunRecord, type ToolSummary, type MemoryCheck, type BenchResults } from './report.ts'
 
@@ -50,6 +52,7 @@ interface Options {
   floorThreads: number
   memory: boolean
   memoryRuns: number
+  settleMs: number
   keep: boolean
 }
 
@@ -62,6 +65,7 @@ function parseOptions (argv: readonly string[]): Options {
       'floor-threads': { type: 'string', default: String(availableParallelism()) },
       'memory-runs': { type: 'string', default: '2' },
       'no-memory': { type: 'boolean', default: false },
+      settle: { type: 'string', default: '0' },
       keep: { type: 'boolean', default: false },
     },
   })
@@ -77,6 +81,7 @@ function parseOptions (argv: readonly string[]): Options {
     floorThreads: Math.max(1, Number(values['floor-threads'])),
     memory: !values['no-memory'],
     memoryRuns: Math.max(1, Number(values['memory-runs'])),
+    settleMs: Math.max(0, Number(values.settle) * 1000),
     keep: values.keep,
   }
 }
@@ -91,13 +96,20 @@ async function warmUp (files: readonly string[]): Promise<void> {
 }
 
 /** Runs a tool once on a data set; throws with its stderr when it fails. */
-async function runTool (tool: Tool, data: Dataset, frequencyMs: number, out: string, run: number, profile: string): Promise<RunRecord> {
+async function runTool (tool: Tool, data: Dataset, frequencyMs: number, out: string, run: number, profile: string, settleMs: number): Promise<RunRecord> {
   await rm(out, { recursive: true, force: true })
+  if (settleMs > 0) await settle(settleMs)
   const m = await measure(tool.argv(data.files, out, frequencyMs), ROOT)
   if (m.exitCode !== 0) throw new Error(`${tool.name} on ${profile} (run ${run}) exited with ${m.exitCode}:\n${m.stderr || m.stdout}`)
   const bytes = await outputBytes(out)
-  log(`  ${profile} run ${run}: ${tool.name.padEnd(9)} ${fmt(m.wallMs).padStart(8)}  peak RSS ${mib(m.peakRssBytes).padStart(8)}  output ${mib(bytes)}`)
-  return { tool: tool.name, run, wallMs: Math.round(m.wallMs), peakRssBytes: m.peakRssBytes, outputBytes: bytes }
+  const cpu = m.cpuMs === null ? '?' : fmt(m.cpuMs)
+  const others = m.otherCores === null ? '?' : m.otherCores.toFixed(2)
+  log(`  ${profile} run ${run}: ${tool.name.padEnd(9)} ${fmt(m.wallMs).padStart(8)}  cpu ${cpu.padStart(8)}  peak RSS ${mib(m.peakRssBytes).padStart(8)}  ` +
+    `output ${mib(bytes).padStart(7)}  others busy ${others} cores`)
+  return {
+    tool: tool.name, run, wallMs: Math.round(m.wallMs), cpuMs: m.cpuMs === null ? null : Math.round(m.cpuMs),
+    peakRssBytes: m.peakRssBytes, outputBytes: bytes, otherCores: m.otherCores === null ? null : Math.round(m.otherCores * 100) / 100,
+  }
 }
 
 /** Runs bench/check.ts on the first round's outputs; returns its problems (empty when the outputs agree). */
@@ -121,6 +133,8 @@ function summarize (tool: Tool, records: readonly RunRecord[], rowsIn: number): 
   const mine = records.filter(r => r.tool === tool.name)
   const wall = median(mine.map(r => r.wallMs))
   const rss = mine.map(r => r.peakRssBytes).filter((v): v is number => v !== null)
+  const cpu = mine.map(r => r.cpuMs).filter((v): v is number => v !== null)
+  const others = mine.map(r => r.otherCores).filter((v): v is number => v !== null)
   return {
     tool: tool.name,
     label: tool.label,
@@ -129,6 +143,8 @@ function summarize (tool: Tool, records: readonly RunRecord[], rowsIn: number): 
     wallMinMs: Math.min(...mine.map(r => r.wallMs)),
     wallMaxMs: Math.max(...mine.map(r => r.wallMs)),
     rowsPerSecond: Math.round(rowsIn / (wall / 1000)),
+    cpuMs: cpu.length > 0 ? median(cpu) : null,
+    otherCores: others.length > 0 ? median(others) : null,
     peakRssBytes: rss.length > 0 ? median(rss) : null,
     outputBytes: median(mine.map(r => r.outputBytes)),
   }
@@ -144,7 +160,7 @@ async function benchProfile (profile: BenchProfile, options: Options, runDir: st
   let check: ProfileResult['check'] = null
   log(`${profile.name}: ${data.info.rows} rows in ${data.files.length} files, ${profile.frequencyMs / 1000} s buckets, ${options.runs} runs`)
   for (let run = 1; run <= options.runs; run++) {
-    for (const tool of list) records.push(await runTool(tool, data, profile.frequencyMs, outDir(tool.name, run), run, profile.name))
+    for (const tool of list) records.push(await runTool(tool, data, profile.frequencyMs, outDir(tool.name, run), run, profile.name, options.settleMs))
     if (run === 1) {
       const { problems, summary } = await checkRound(t => outDir(t, 1), data.info.rows)
       check = { ok: problems.length === 0, problems, summary }
@@ -173,7 +189,7 @@ async function memoryCheck (options: Options, runDir: string): Promise<MemoryChe
     for (const data of [base, big]) {
       await warmUp(data.files)
       const out = join(runDir, `memory-${data.name}-${run}`)
-      records.push({ ...await runTool(compactor, data, 10_000, out, run, data.name), dataset: data.name })
+      records.push({ ...await runTool(compactor, data, 10_000, out, run, data.name, options.settleMs), dataset: data.name })
       await rm(out, { recursive: true, force: true })
     }
   }
@@ -224,7 +240,10 @@ async function main (): Promise<number> {
     started: started.toISOString(),
     finished: '',
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
-    options: { profiles: options.profiles.map(p => p.name), runs: options.runs, floorThreads: options.floorThreads, memoryRuns: options.memory ? options.memoryRuns : 0 },
+    options: {
+      profiles: options.profiles.map(p => p.name), runs: options.runs, floorThreads: options.floorThreads,
+      memoryRuns: options.memory ? options.memoryRuns : 0, settleSeconds: options.settleMs / 1000,
+    },
     machine: machine(),
     profiles: [],
     memory: null,
