@@ -1,7 +1,7 @@
 // `file:` URLs, confined to the storage root: a path is checked lexically first (so `..` and absolute
 // paths elsewhere are refused without touching them), then through realpath (so a symlink cannot
 // lead out of the root).
-import { copyFile, mkdir, realpath, rename, rm, stat } from 'node:fs/promises'
+import { copyFile, lstat, mkdir, realpath, rename, rm, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CompactorError } from '../errors.ts'
@@ -51,11 +51,10 @@ export class FileStore {
   /** Copies a local file to `<prefix>/<key>` inside the root, atomically (a partial copy is never visible). */
   async put (prefixUrl: string, key: string, source: string): Promise<string> {
     const target = this.pathOf(joinUrl(prefixUrl, key))
+    // no symlink on the way may lead out of the root: checked before the folders are made, and after
+    await this.checkReal(await existingAncestor(dirname(target)), prefixUrl)
     await mkdir(dirname(target), { recursive: true })
-    // the directory now exists: check that no symlink on the way leads out of the root
-    if (!inside(await this.realRoot(), await realpath(dirname(target)))) {
-      throw new CompactorError('CMP_ERR_PATH_FORBIDDEN', `${prefixUrl} leads outside the storage root`, { url: prefixUrl })
-    }
+    await this.checkReal(dirname(target), prefixUrl)
     const partial = `${target}.partial`
     try {
       await copyFile(source, partial)
@@ -72,9 +71,28 @@ export class FileStore {
     await rm(this.pathOf(joinUrl(prefixUrl, key)), { force: true })
   }
 
+  /** Throws CMP_ERR_PATH_FORBIDDEN unless the real path of an existing path lies inside the root. */
+  private async checkReal (path: string, url: string): Promise<void> {
+    if (!inside(await this.realRoot(), await realpath(path))) {
+      throw new CompactorError('CMP_ERR_PATH_FORBIDDEN', `${url} leads outside the storage root`, { url })
+    }
+  }
+
   private realRoot (): Promise<string> {
     this.rootReal ??= mkdir(this.root, { recursive: true }).then(() => realpath(this.root))
     return this.rootReal
+  }
+}
+
+/** The path itself if it exists, else its nearest existing ancestor. */
+async function existingAncestor (path: string): Promise<string> {
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      await lstat(p)
+      return p
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(p) === p) throw err
+    }
   }
 }
 
