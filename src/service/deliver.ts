@@ -109,6 +109,7 @@ async function deliverStored (job: CompactionJob, reply: FastifyReply, { storage
     throw err
   }
   const files = result.files.map(f => ({ ...f, ...stored.get(f.segment_id)! }))
+  await temp.dispose()
   reply.code(200).type('application/json').send(toJson({ files, report: result.report }))
 }
 
