@@ -12,7 +12,8 @@ import { OutputRows } from './output.ts'
 import { DROP_REASONS, type Batch, type DropReason } from './read.ts'
 import { ENGINE_COLUMNS, FORCED_TYPES, compareNames, promote, type ColumnType } from './schema.ts'
 import { openSegment, type Segment } from './segment.ts'
-import { writeSegmentFile, type OutputColumn, type SegmentMeta } from './write.ts'
+import { prepareSegmentFile, type OutputColumn, type SegmentMeta } from './write.ts'
+import { FileWriters } from './writers.ts'
 
 /** Bucket widths a compaction accepts, in ms. */
 export const FREQUENCIES: readonly number[] = [10_000, 60_000, 300_000, 1_200_000, 3_600_000]
@@ -40,8 +41,10 @@ export interface CompactionOptions {
   readonly instanceNum?: number
   /** Called as batches are read: rows read so far, rows in all inputs. */
   readonly onProgress?: (rowsRead: number, rowsTotal: number) => void
-  /** Called when an output file is complete in outDir, before the next one is started. */
+  /** Called when an output file is complete in outDir, in file order. */
   readonly onFile?: (file: SegmentMeta) => void | Promise<void>
+  /** Write output files on a worker thread while merging goes on (default true). */
+  readonly parallelWrite?: boolean
 }
 
 export type InputStatus = 'compacted' | 'already_compacted' | 'missing_skipped'
@@ -86,6 +89,8 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
 
   const segments: Segment[] = []
   const files: SegmentMeta[] = []
+  const begun: string[] = [] // every output file name begun, written or not
+  let closeWriters = async (): Promise<void> => {}
   try {
     for (const [i, input] of options.inputs.entries()) segments.push(await openSegment(input.path, i, input.label))
     const schema = outputSchema(segments)
@@ -106,12 +111,25 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
 
     const rows = new OutputRows()
     const aggregator = new Aggregator(frequencyMs, rows, day)
+    // A file is gathered here, then written (on the writer thread) while merging goes on; at most
+    // one file is in flight, so memory holds two files' columns at most.
+    const writers = new FileWriters(options.outDir, schema, { parallel: options.parallelWrite ?? true })
+    closeWriters = () => writers.close()
+    let inFlight: Promise<void> = Promise.resolve()
     const flush = async (n: number): Promise<void> => {
-      const id = segmentIdFor(bundleKey, inputIds, files.length)
-      const file = await writeSegmentFile(options.outDir, rows, n, schema, id)
-      files.push(file)
+      const prepared = prepareSegmentFile(rows, n, schema, segmentIdFor(bundleKey, inputIds, begun.length))
       rows.dropPrefix(n)
-      await options.onFile?.(file)
+      begun.push(prepared.fileName)
+      const previous = inFlight
+      const written = writers.write(prepared)
+      inFlight = (async () => {
+        await previous
+        const file: SegmentMeta = { ...prepared.meta, file_size: await written }
+        files.push(file)
+        await options.onFile?.(file)
+      })()
+      inFlight.catch(() => {}) // a failure surfaces where inFlight is awaited, never as an unhandled rejection
+      await previous
     }
     // At a series boundary every buffered row belongs to a complete series: split only here.
     const splitAtBoundary = async (): Promise<void> => {
@@ -140,6 +158,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     aggregator.finish()
     await splitAtBoundary()
     if (rows.count > 0) await flush(rows.count)
+    await inFlight
 
     const report = buildReport(options, segments, inputIds, frequencyMs, dropped, aggregator, files, rowsRead, started)
     if (report.rows_in !== rowsTotal || report.rows_in !== report.rows_aggregated + Object.values(report.dropped).reduce((a, b) => a + b, 0)) {
@@ -148,9 +167,11 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     return { files, report }
   } catch (err) {
     // a failed compaction leaves no output behind: nothing partial can be registered
-    await Promise.all(files.map(f => rm(join(options.outDir, f.file_name), { force: true })))
+    await closeWriters()
+    await Promise.all(begun.flatMap(name => [name, name + '.partial']).map(name => rm(join(options.outDir, name), { force: true })))
     throw err
   } finally {
+    await closeWriters()
     await Promise.all(segments.map(s => s.close()))
   }
 }

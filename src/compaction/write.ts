@@ -1,7 +1,6 @@
 // Output rows -> one ZSTD parquet file (current column names, sorted by name, all optional,
 // statistics on) and the segment metadata a lake registers it with (DOMAIN.md section 5).
-import { rename, rm, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { renameSync, rmSync } from 'node:fs'
 import { fileWriter } from 'hyparquet-writer'
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
 import type { RowGroup, SchemaElement } from 'hyparquet'
@@ -48,15 +47,30 @@ export function metricTypeCode (type: unknown): number {
   return typeof type === 'string' ? METRIC_TYPE_CODES.get(type.toLowerCase()) ?? 0 : 0
 }
 
-/** Writes output rows [0, n) as `tbl_<segmentId>.parquet` in dir; returns its segment metadata. */
-export async function writeSegmentFile (dir: string, rows: OutputRows, n: number, schema: readonly OutputColumn[], segmentId: bigint): Promise<SegmentMeta> {
+/** An output file ready to be written: its columns, gathered, and its metadata but for its size. */
+export interface PreparedFile {
+  readonly fileName: string
+  readonly columns: ColumnValues[]
+  readonly n: number
+  readonly meta: Omit<SegmentMeta, 'file_size'>
+}
+
+/**
+ * Gathers output rows [0, n) into the columns of file `tbl_<segmentId>.parquet`. The result owns
+ * its memory: the rows can be dropped from the buffer before the file is written.
+ */
+export function prepareSegmentFile (rows: OutputRows, n: number, schema: readonly OutputColumn[], segmentId: bigint): PreparedFile {
   const fileName = `tbl_${segmentId}.parquet`
-  const path = join(dir, fileName)
+  const columns = schema.map(column => gather(rows, n, column, segmentId))
+  return { fileName, columns, n, meta: { segment_id: segmentId, file_name: fileName, sort_version: 3, ...describeRows(rows, n) } }
+}
+
+/** Writes a parquet file of n rows from gathered columns (via a `.partial` name); returns its size in bytes. */
+export function writeParquetFile (path: string, schema: readonly OutputColumn[], columns: readonly ColumnValues[], n: number): number {
   const partial = path + '.partial'
   try {
     const writer = fileWriter(partial)
     writer.appendUint32(MAGIC)
-    const columns = schema.map(column => gather(rows, n, column, segmentId))
     const rowGroups: RowGroup[] = []
     for (let start = 0; start < n; start += ROW_GROUP_ROWS) {
       const end = Math.min(n, start + ROW_GROUP_ROWS)
@@ -72,14 +86,14 @@ export async function writeSegmentFile (dir: string, rows: OutputRows, n: number
     }
     writeMetadata(writer, { version: 2, created_by: CREATED_BY, schema: parquetSchema(schema), num_rows: BigInt(n), row_groups: rowGroups, metadata_length: 0 })
     writer.appendUint32(MAGIC)
+    const size = writer.offset
     writer.finish()
-    await rename(partial, path)
+    renameSync(partial, path)
+    return size
   } catch (err) {
-    await rm(partial, { force: true })
+    rmSync(partial, { force: true })
     throw err
   }
-  const { size } = await stat(path)
-  return { segment_id: segmentId, file_name: fileName, file_size: size, sort_version: 3, ...describeRows(rows, n) }
 }
 
 /** Record count, time range, metric names and types of rows [0, n), which are in sort order. */
@@ -133,16 +147,32 @@ function parquetSchema (schema: readonly OutputColumn[]): SchemaElement[] {
 /** The values of one output column for rows [0, n), built column-at-a-time. */
 function gather (rows: OutputRows, n: number, column: OutputColumn, segmentId: bigint): ColumnValues {
   switch (column.name) {
-    case METRIC_NAME: return { kind: 'strings', values: rows.names }
-    case TID: return { kind: 'int64', values: new BigInt64Array(rows.tidWords.buffer, 0, n) }
+    case METRIC_NAME: return gatherNames(rows, n)
+    case TID: return { kind: 'int64', values: new BigInt64Array(rows.tidWords.slice(0, 2 * n).buffer) }
     case TIMESTAMP: return { kind: 'int64', values: int64Column(rows.buckets, n, 1) }
     case TSNS: return { kind: 'int64', values: int64Column(rows.buckets, n, 1_000_000) }
     case SKETCH: return gatherSketches(rows, n)
     case ROW_ID: return { kind: 'ascii', bytes: rowIdBytes(segmentId, n), width: ROW_ID_WIDTH }
   }
   const rollup = (ROLLUP_COLUMNS as readonly string[]).indexOf(column.name)
-  if (rollup >= 0) return { kind: 'double', values: rows.rollups[rollup] }
+  if (rollup >= 0) return { kind: 'double', values: rows.rollups[rollup].slice(0, n) }
   return gatherCarried(rows, n, column)
+}
+
+/** Metric names as a dictionary: rows are sorted by name, so each new name starts a run. */
+function gatherNames (rows: OutputRows, n: number): ColumnValues {
+  const dictionary: string[] = []
+  const indices = new Int32Array(n)
+  let last: string | null = null
+  for (let i = 0; i < n; i++) {
+    const name = rows.names[i]
+    if (name !== last) {
+      dictionary.push(name)
+      last = name
+    }
+    indices[i] = dictionary.length - 1
+  }
+  return { kind: 'dict', dictionary, indices }
 }
 
 /** Each row's sketch, made for it or its group's first input row's, into one buffer. */

@@ -1,0 +1,25 @@
+// Worker thread that writes output files (encode pages, compress, write) while the main thread
+// goes on merging: one job at a time, in the order they come.
+import { parentPort } from 'node:worker_threads'
+import { writeParquetFile, type OutputColumn } from './write.ts'
+import type { ColumnValues } from './column.ts'
+
+/** A file for the worker to write. */
+export interface WriteJob {
+  readonly id: number
+  readonly path: string
+  readonly schema: readonly OutputColumn[]
+  readonly columns: readonly ColumnValues[]
+  readonly n: number
+}
+
+/** The worker's answer: the file's size, or why it could not be written. */
+export type WriteResult = { readonly id: number, readonly size: number } | { readonly id: number, readonly error: string }
+
+parentPort?.on('message', (job: WriteJob) => {
+  try {
+    parentPort!.postMessage({ id: job.id, size: writeParquetFile(job.path, job.schema, job.columns, job.n) } satisfies WriteResult)
+  } catch (err) {
+    parentPort!.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) } satisfies WriteResult)
+  }
+})
