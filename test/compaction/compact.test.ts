@@ -253,3 +253,21 @@ t.test('chunks the fast reader does not decode (DELTA encodings, byte stream spl
   const strip = (rows: Array<Record<string, unknown>>) => rows.map(({ filename, file_row_number, chq_id, ...rest }) => rest)
   t.same(strip(delta.rows), strip(plain.rows), 'the same rows as from plainly encoded input')
 })
+
+t.test('files are the same written inline or on the writer thread; a write failure is a CMP_ERR_OUTPUT', async t => {
+  const dir = t.testdir({ inline: {}, worker: {} })
+  const input: RowSpec[] = Array.from({ length: 500 }, (_, i) => ({ name: `m${i % 4}`, tid: BigInt(i), ts: T0, values: [i] }))
+  input.sort((a, b) => (a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : a.tid! < b.tid! ? -1 : 1))
+  const path = join(dir, 'in.parquet')
+  await writeSegment(path, input)
+  const inline = await compact({ inputs: [{ path }], outDir: join(dir, 'inline'), recordsPerFile: 100, parallelWrite: false })
+  const worker = await compact({ inputs: [{ path }], outDir: join(dir, 'worker'), recordsPerFile: 100, parallelWrite: true })
+  t.same(worker.files, inline.files, 'same metadata')
+  for (const f of inline.files) {
+    const [a, b] = await Promise.all([readFile(join(dir, 'inline', f.file_name)), readFile(join(dir, 'worker', f.file_name))])
+    t.ok(a.equals(b), `${f.file_name} byte-identical`)
+  }
+  for (const parallelWrite of [false, true]) {
+    await t.rejects(compact({ inputs: [{ path }], outDir: join(dir, 'missing', 'dir'), parallelWrite }), { code: 'CMP_ERR_OUTPUT' }, `parallelWrite ${parallelWrite}`)
+  }
+})
