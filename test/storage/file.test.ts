@@ -1,0 +1,53 @@
+// file: URLs and the storage root: lexical checks first, then realpath.
+import t from 'tap'
+import { mkdir, readFile, symlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { FileStore, joinUrl } from '../../src/storage/file.ts'
+
+t.test('pathOf: root-relative and absolute forms, both confined to the root', async t => {
+  const store = new FileStore('/srv/lake')
+  t.equal(store.pathOf('file:db/a.parquet'), '/srv/lake/db/a.parquet')
+  t.equal(store.pathOf('file:///srv/lake/db/a.parquet'), '/srv/lake/db/a.parquet')
+  t.equal(store.pathOf('file:db/a%20b.parquet'), '/srv/lake/db/a b.parquet', 'percent-decoded')
+  for (const url of ['file:../x', 'file:db/../../x', 'file:///srv/lakehouse/x', 'file:///etc/passwd', 'file:%2e%2e/x', 'file:/srv/lake/../x']) {
+    t.throws(() => store.pathOf(url), { code: 'CMP_ERR_PATH_FORBIDDEN' }, url)
+  }
+  for (const url of ['file://host/srv/lake/x', 'file:%zz', 'file:a%00b', 'http://x/y']) {
+    t.throws(() => store.pathOf(url), { code: 'CMP_ERR_BAD_URL' }, url)
+  }
+})
+
+t.test('the lexical check needs no file system: a root that does not exist still refuses traversal', async t => {
+  const store = new FileStore('/no/such/root')
+  await t.rejects(store.segmentPath('file:../../etc/passwd', 'x'), { code: 'CMP_ERR_PATH_FORBIDDEN' })
+})
+
+t.test('segmentPath: real files inside the root; symlinks out of it refused; missing files not found', async t => {
+  const dir = t.testdir({ root: { 'a.parquet': 'A', sub: { 'b.parquet': 'B' } }, outside: { 'c.parquet': 'C' } })
+  const root = join(dir, 'root')
+  await symlink(join(root, 'sub', 'b.parquet'), join(root, 'inner-link.parquet'))
+  await symlink(join(dir, 'outside', 'c.parquet'), join(root, 'outer-link.parquet'))
+  const store = new FileStore(root)
+  t.same(await store.segmentPath('file:a.parquet', 'a'), { path: join(root, 'a.parquet'), bytes: 1 })
+  t.same(await store.segmentPath('file:inner-link.parquet', 'l'), { path: join(root, 'sub', 'b.parquet'), bytes: 1 }, 'a symlink inside the root is followed')
+  await t.rejects(store.segmentPath('file:outer-link.parquet', 'o'), { code: 'CMP_ERR_PATH_FORBIDDEN' })
+  await t.rejects(store.segmentPath('file:gone.parquet', 'g'), { code: 'CMP_ERR_INPUT_NOT_FOUND', details: { file: 'g' } })
+  await t.rejects(store.segmentPath('file:sub', 'd'), { code: 'CMP_ERR_BAD_PARQUET' }, 'a directory is not a segment')
+  await t.rejects(store.segmentPath(pathToFileURL(join(dir, 'outside', 'c.parquet')).href, 'c'), { code: 'CMP_ERR_PATH_FORBIDDEN' })
+})
+
+t.test('put: atomic copy to <prefix>/<key>, folders made inside the root only', async t => {
+  const dir = t.testdir({ root: {}, outside: {}, 'src.parquet': 'DATA' })
+  const root = join(dir, 'root')
+  await mkdir(join(root, 'lake'))
+  await symlink(join(dir, 'outside'), join(root, 'lake', 'escape'))
+  const store = new FileStore(root)
+  t.equal(await store.put('file:lake', 'db/x/tbl_1.parquet', join(dir, 'src.parquet')), join(root, 'lake', 'db', 'x', 'tbl_1.parquet'))
+  t.equal(await readFile(join(root, 'lake', 'db', 'x', 'tbl_1.parquet'), 'utf8'), 'DATA')
+  await t.rejects(store.put('file:lake/escape', 'db/tbl_2.parquet', join(dir, 'src.parquet')), { code: 'CMP_ERR_PATH_FORBIDDEN' })
+  await store.remove('file:lake', 'db/x/tbl_1.parquet')
+  await t.rejects(readFile(join(root, 'lake', 'db', 'x', 'tbl_1.parquet')))
+  t.equal(joinUrl('s3://b/p/', 'k'), 's3://b/p/k')
+  t.equal(joinUrl('s3://b/p', 'k'), 's3://b/p/k')
+})
