@@ -133,7 +133,8 @@ export class Aggregator {
       return
     }
     let computed = false
-    for (const r of EXACT_SLOTS) {
+    for (let k = 0; k < EXACT_SLOTS.length; k++) {
+      const r = EXACT_SLOTS[k]
       if (batch.rollupPresent[r][row] === 1) stats[r] = batch.rollups[r][row]
       else {
         if (!computed) this.rollupsFromSketch(batch, row)

@@ -5,6 +5,7 @@
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js'
 import type { ColumnMetaData, SchemaElement } from 'hyparquet'
+import { copyBytes } from './bytes.ts'
 import { readCompressors } from './codecs.ts'
 
 /** A decoded column; `valid[i]` is 1 where row i has a value. */
@@ -21,8 +22,6 @@ export type DecodedColumn =
 
 /** Thrown when a chunk uses something this reader does not decode: the caller falls back. */
 export class UnsupportedChunk extends Error {}
-
-const utf8 = new TextDecoder()
 
 interface Reader { view: DataView, offset: number }
 
@@ -293,14 +292,14 @@ class TextSink implements Sink {
 
   private decodePlain (reader: Reader, count: number): void {
     const { view } = reader
-    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+    const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength)
     if (count * 4 > view.byteLength - reader.offset) throw new Error('page shorter than its values')
     for (let i = 0; i < count; i++) {
       if (reader.offset + 4 > view.byteLength) throw new Error('byte array length overruns the page')
       const length = view.getUint32(reader.offset, true)
       reader.offset += 4
       if (length > view.byteLength - reader.offset) throw new Error('byte array overruns the page')
-      this.strings.push(utf8.decode(bytes.subarray(reader.offset, reader.offset + length)))
+      this.strings.push(bytes.toString('utf8', reader.offset, reader.offset + length))
       reader.offset += length
     }
   }
@@ -346,8 +345,7 @@ class BytesSink implements Sink {
       grown.set(this.data.subarray(0, this.length))
       this.data = grown
     }
-    this.data.set(src.subarray(start, end), this.length)
-    this.length += n
+    this.length = copyBytes(this.data, this.length, src, start, end)
   }
 
   dictionary (page: Uint8Array, count: number): void {

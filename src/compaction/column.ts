@@ -4,6 +4,7 @@
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js'
 import type { ColumnChunk, ParquetType, Statistics } from 'hyparquet'
 import type { Writer } from 'hyparquet-writer'
+import { copyBytes } from './bytes.ts'
 import { zstdCompress } from './codecs.ts'
 import { compareUtf8, type ColumnType } from './schema.ts'
 
@@ -29,8 +30,8 @@ const PARQUET_TYPES: Record<ColumnType, ParquetType> = { string: 'BYTE_ARRAY', b
 export class PageBuffer {
   bytes = new Uint8Array(1 << 16)
   view = new DataView(this.bytes.buffer)
+  private text = Buffer.from(this.bytes.buffer)
   length = 0
-  private readonly encoder = new TextEncoder()
 
   reset (): void { this.length = 0 }
 
@@ -42,6 +43,7 @@ export class PageBuffer {
     bytes.set(this.bytes.subarray(0, this.length))
     this.bytes = bytes
     this.view = new DataView(bytes.buffer)
+    this.text = Buffer.from(bytes.buffer)
   }
 
   u8 (v: number): void {
@@ -73,15 +75,22 @@ export class PageBuffer {
   /** A length-prefixed UTF-8 string (PLAIN BYTE_ARRAY). */
   utf8 (s: string): void {
     this.ensure(4 + s.length * 3)
-    const { written } = this.encoder.encodeInto(s, this.bytes.subarray(this.length + 4))
+    const written = this.text.write(s, this.length + 4)
     this.view.setUint32(this.length, written, true)
     this.length += 4 + written
   }
 
-  /** A length-prefixed byte string (PLAIN BYTE_ARRAY). */
-  blob (b: Uint8Array): void {
-    this.u32(b.length)
-    this.raw(b)
+  /** src[start, end) as a length-prefixed byte string (PLAIN BYTE_ARRAY). */
+  blob (src: Uint8Array, start: number, end: number): void {
+    this.u32(end - start)
+    this.ensure(end - start)
+    this.length = copyBytes(this.bytes, this.length, src, start, end)
+  }
+
+  /** src[start, end) as is. */
+  range (src: Uint8Array, start: number, end: number): void {
+    this.ensure(end - start)
+    this.length = copyBytes(this.bytes, this.length, src, start, end)
   }
 }
 
@@ -154,7 +163,7 @@ export function writeColumnChunk (writer: Writer, name: string, type: ColumnType
     if (present === n) page.raw(new Uint8Array(data.values.buffer, data.values.byteOffset + start * 8, n * 8))
     else {
       const bytes = new Uint8Array(data.values.buffer, data.values.byteOffset, data.values.byteLength)
-      for (let i = start; i < end; i++) if (valid![i] === 1) page.raw(bytes.subarray(i * 8, i * 8 + 8))
+      for (let i = start; i < end; i++) if (valid![i] === 1) page.range(bytes, i * 8, i * 8 + 8)
     }
     statistics = data.kind === 'double' ? doubleStats(data.values, start, end, valid) : int64Stats(data.values, start, end, valid)
   } else if (data.kind === 'bool') {
@@ -180,7 +189,7 @@ export function writeColumnChunk (writer: Writer, name: string, type: ColumnType
     let lo = start
     let hi = start
     for (let i = start; i < end; i++) {
-      page.blob(bytes.subarray(i * width, (i + 1) * width))
+      page.blob(bytes, i * width, (i + 1) * width)
       if (compareBytes(bytes, i, lo, width) < 0) lo = i
       if (compareBytes(bytes, i, hi, width) > 0) hi = i
     }
@@ -191,7 +200,7 @@ export function writeColumnChunk (writer: Writer, name: string, type: ColumnType
       if (data.valid[i] === 0) nulls++
       else {
         defs[i - start] = 1
-        page.blob(data.data.subarray(data.offsets[i], data.offsets[i + 1]))
+        page.blob(data.data, data.offsets[i], data.offsets[i + 1])
       }
     }
   } else if (data.kind === 'strings') {
@@ -357,7 +366,8 @@ function encodeValues (values: ArrayLike<unknown>, start: number, end: number, d
         boolCount = 0
       }
     } else {
-      page.blob(v as Uint8Array)
+      const b = v as Uint8Array
+      page.blob(b, 0, b.length)
     }
   }
   if (type === 'bool' && boolCount > 0) page.u8(boolBits)

@@ -13,7 +13,7 @@ export class OutputRows {
   count = 0
   /** First row of the series (name, tid) being written; rows before it are complete series. */
   seriesStart = 0
-  names: string[] = []
+  names: string[] = new Array<string>(INITIAL_ROWS)
   /**
    * Sketches made for rows (merged or rebuilt) live in one arena: row i's is
    * sketchArena[sketchStart[i], sketchEnd[i]); an empty range means the group's first input row's sketch, as is.
@@ -24,7 +24,7 @@ export class OutputRows {
   sketchEnd = new Int32Array(INITIAL_ROWS)
   private pendingSketch = -1
   /** The first input row of each output row's group, for the carried columns. */
-  sources: Batch[] = []
+  sources: Batch[] = new Array<Batch>(INITIAL_ROWS)
   sourceRows = new Int32Array(INITIAL_ROWS)
   /** chq_tid as [low, high] 32-bit words per row. */
   tidWords = new Int32Array(2 * INITIAL_ROWS)
@@ -49,7 +49,7 @@ export class OutputRows {
   push (name: string, tidWords: Int32Array, tidRow: number, bucket: number, source: Batch, sourceRow: number): number {
     const i = this.count
     if (i === this.buckets.length) this.grow()
-    this.names.push(name)
+    this.names[i] = name
     if (this.pendingSketch >= 0) {
       this.sketchStart[i] = this.pendingSketch
       this.sketchEnd[i] = this.arenaLength
@@ -58,7 +58,7 @@ export class OutputRows {
       this.sketchStart[i] = 0
       this.sketchEnd[i] = 0
     }
-    this.sources.push(source)
+    this.sources[i] = source
     this.sourceRows[i] = sourceRow
     this.tidWords[2 * i] = tidWords[2 * tidRow]
     this.tidWords[2 * i + 1] = tidWords[2 * tidRow + 1]
@@ -83,8 +83,9 @@ export class OutputRows {
     }
     this.sketchStart.copyWithin(0, n, this.count)
     this.sketchEnd.copyWithin(0, n, this.count)
-    this.names.splice(0, n)
-    this.sources.splice(0, n)
+    this.names.copyWithin(0, n, this.count)
+    this.sources.copyWithin(0, n, this.count)
+    this.sources.fill(undefined as unknown as Batch, rest, this.count) // let written batches be collected
     this.sourceRows.copyWithin(0, n, this.count)
     this.tidWords.copyWithin(0, 2 * n, 2 * this.count)
     this.buckets.copyWithin(0, n, this.count)
@@ -95,6 +96,8 @@ export class OutputRows {
 
   private grow (): void {
     const capacity = this.buckets.length * 2
+    this.names.length = capacity
+    this.sources.length = capacity
     this.sourceRows = resized(this.sourceRows, capacity)
     this.sketchStart = resized(this.sketchStart, capacity)
     this.sketchEnd = resized(this.sketchEnd, capacity)

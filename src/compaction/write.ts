@@ -4,6 +4,7 @@ import { renameSync, rmSync } from 'node:fs'
 import { fileWriter } from 'hyparquet-writer'
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
 import type { RowGroup, SchemaElement } from 'hyparquet'
+import { copyBytes } from './bytes.ts'
 import { writeColumnChunk, type ColumnValues } from './column.ts'
 import { ROW_ID_WIDTH, metricFingerprints, rowIdBytes } from './ids.ts'
 import { toText, valueAt, type Batch, type CarriedColumn } from './read.ts'
@@ -186,11 +187,11 @@ function gatherSketches (rows: OutputRows, n: number): ColumnValues {
   }
   const data = new Uint8Array(offsets[n])
   for (let i = 0; i < n; i++) {
-    if (rows.sketchEnd[i] > rows.sketchStart[i]) data.set(rows.sketchArena.subarray(rows.sketchStart[i], rows.sketchEnd[i]), offsets[i])
+    if (rows.sketchEnd[i] > rows.sketchStart[i]) copyBytes(data, offsets[i], rows.sketchArena, rows.sketchStart[i], rows.sketchEnd[i])
     else {
       const source = rows.sources[i]
       const r = rows.sourceRows[i]
-      data.set(source.sketchData.subarray(source.sketchOffsets[r], source.sketchOffsets[r + 1]), offsets[i])
+      copyBytes(data, offsets[i], source.sketchData, source.sketchOffsets[r], source.sketchOffsets[r + 1])
     }
   }
   return { kind: 'bytes', data, offsets, valid: new Uint8Array(n).fill(1) }
@@ -290,7 +291,7 @@ function gatherFixed (rows: OutputRows, n: number, sourceOf: (b: Batch) => Carri
     const r = rows.sourceRows[i]
     if (!column || column.valid[r] === 0) continue
     valid[i] = 1
-    out.set(bytes!.subarray(r * width, r * width + width), i * width)
+    copyBytes(out, i * width, bytes!, r * width, r * width + width)
   }
   if (type === 'bool') return { kind: 'bool', values: out, valid }
   if (type === 'int64') return { kind: 'int64', values: new BigInt64Array(out.buffer), valid }
