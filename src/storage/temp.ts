@@ -1,7 +1,7 @@
 // Temporary disk: one directory per process, one sub-directory per request, and a byte budget
 // (MAX_TEMP_BYTES) that all requests share. A request's directory is removed when it ends.
 import { createWriteStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -26,6 +26,8 @@ export class TempSpace {
 
   /** A fresh directory for one request; dispose() it when the request ends. */
   async forRequest (): Promise<RequestTemp> {
+    // recreated if something removed it (a tmp cleaner), rather than failing every request after
+    await mkdir(this.root, { recursive: true })
     const temp = new RequestTemp(this, await mkdtemp(join(this.root, 'req-')))
     this.open.add(temp)
     return temp
