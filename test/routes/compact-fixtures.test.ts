@@ -21,8 +21,8 @@ const FIGURES: Record<string, { rowsIn: number, rowsOut: number }> = {
 }
 
 async function cli (out: string, files: string[]): Promise<{ manifest: any, bytes: Map<string, Buffer> }> {
-  const sink = new PassThrough().resume() as unknown as typeof process.stdout
-  const code = await main(['compact', '-q', '-o', out, ...files], { out: sink, err: sink })
+  const sink = new PassThrough().resume()
+  const code = await main(['compact', '-q', '-o', out, ...files], { out: sink as unknown as typeof process.stdout, err: sink as unknown as typeof process.stderr })
   if (code !== 0) throw new Error(`cli exited ${code}`)
   const bytes = new Map<string, Buffer>()
   for (const name of await readdir(out)) if (name.endsWith('.parquet')) bytes.set(name, await readFile(join(out, name)))
