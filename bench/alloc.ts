@@ -26,7 +26,7 @@ const session = new Session()
 session.connect()
 await session.post('HeapProfiler.startSampling', { samplingInterval: 32768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
 const { report } = await compact({ inputs, outDir, parallelWrite: false })
-const { profile } = await session.post('HeapProfiler.stopSampling') as { profile: { head: SamplingNode } }
+const { profile } = await session.post('HeapProfiler.stopSampling') as unknown as { profile: { head: SamplingNode } }
 session.disconnect()
 await rm(outDir, { recursive: true, force: true })
 

@@ -1,10 +1,10 @@
 // The floor: the compactor's own read and write path on the same rows, with no merge. Every row
 // group of every input is read with all columns (readBatch), its usable rows become output rows
-// 1:1 (the engine's single-row path) and are written with writeSegmentFile, in files of the
-// compactor's default size. With --threads N the inputs are split over N worker threads.
+// 1:1 (the engine's single-row path) and are gathered and written as the compactor writes them (on
+// its writer thread), in files of the compactor's default size. With --threads N the inputs are
+// split over N worker threads, each with its own writer.
 //
 //   node bench/floor.ts [--threads N] -o OUTDIR FILE...
-import { availableParallelism } from 'node:os'
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
@@ -14,7 +14,8 @@ import { OutputRows } from '../src/compaction/output.ts'
 import { readBatch, USABLE } from '../src/compaction/read.ts'
 import { ENGINE_COLUMNS } from '../src/compaction/schema.ts'
 import { openSegment, type Segment } from '../src/compaction/segment.ts'
-import { writeSegmentFile, type OutputColumn } from '../src/compaction/write.ts'
+import { prepareSegmentFile, type OutputColumn } from '../src/compaction/write.ts'
+import { FileWriters } from '../src/compaction/writers.ts'
 
 /** What one floor pass did. */
 export interface FloorResult {
@@ -37,34 +38,48 @@ interface FloorTask {
  * Reads the given inputs row group by row group and writes their usable rows back unchanged. Rows
  * go through the engine's Aggregator file by file: a file never holds one key twice, so every row
  * is a group of one and takes the compactor's single-row path (sketch and rollups passed through).
+ * Files are gathered and written as the compactor does it: written on the writer thread while
+ * reading goes on, one file in flight.
  */
 export async function floorPass (task: FloorTask): Promise<FloorResult> {
   const carry = task.schema.filter(c => !ENGINE_COLUMNS.has(c.name)).map(c => c.name)
   const rows = new OutputRows()
   // the finest bucket width: rows already on 10 s buckets stay apart
   const aggregator = new Aggregator(FREQUENCIES[0], rows, null)
+  const writers = new FileWriters(task.outDir, task.schema, { parallel: true })
   const result: FloorResult = { rows_in: 0, rows_out: 0, files_out: 0, sketch_merges: 0 }
+  let inFlight: Promise<void> = Promise.resolve()
   const flush = async (): Promise<void> => {
-    const file = await writeSegmentFile(task.outDir, rows, rows.count, task.schema, BigInt(task.firstId + result.files_out))
+    const prepared = prepareSegmentFile(rows, rows.count, task.schema, BigInt(task.firstId + result.files_out))
     result.files_out++
-    result.rows_out += file.record_count
-    rows.dropPrefix(rows.count)
+    result.rows_out += prepared.n
+    rows.dropPrefix(prepared.n)
+    const previous = inFlight
+    const written = writers.write(prepared)
+    inFlight = previous.then(() => written).then(() => {})
+    inFlight.catch(() => {}) // surfaces where inFlight is awaited
+    await previous
   }
-  for (const [i, path] of task.files.entries()) {
-    const segment = await openSegment(path, i)
-    try {
-      for (let g = 0; g < segment.rowGroups.length; g++) {
-        const batch = await readBatch(segment, g, g, carry)
-        result.rows_in += batch.length
-        for (let r = 0; r < batch.length; r++) if (batch.status[r] === USABLE) aggregator.add(batch, r)
-        if (rows.count >= DEFAULT_RECORDS_PER_FILE) await flush()
+  try {
+    for (const [i, path] of task.files.entries()) {
+      const segment = await openSegment(path, i)
+      try {
+        for (let g = 0; g < segment.rowGroups.length; g++) {
+          const batch = await readBatch(segment, g, g, carry)
+          result.rows_in += batch.length
+          for (let r = 0; r < batch.length; r++) if (batch.status[r] === USABLE) aggregator.add(batch, r)
+          if (rows.count >= DEFAULT_RECORDS_PER_FILE) await flush()
+        }
+        aggregator.finish()
+      } finally {
+        await segment.close()
       }
-      aggregator.finish()
-    } finally {
-      await segment.close()
     }
+    if (rows.count > 0) await flush()
+    await inFlight
+  } finally {
+    await writers.close()
   }
-  if (rows.count > 0) await flush()
   result.sketch_merges = aggregator.stats.sketchMerges
   return result
 }
@@ -105,7 +120,7 @@ if (!isMainThread && parentPort) {
 } else if (import.meta.main) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { out: { type: 'string', short: 'o' }, threads: { type: 'string', default: String(availableParallelism()) } },
+    options: { out: { type: 'string', short: 'o' }, threads: { type: 'string', default: '1' } },
   })
   if (!values.out || positionals.length === 0) throw new Error('usage: floor.ts [--threads N] -o OUTDIR FILE...')
   const result = await floor(positionals, values.out, Number(values.threads))

@@ -40,7 +40,7 @@ function tools (floorThreads: number): Tool[] {
       argv: (files, out, f) => [node, join(BENCH_DIR, 'duckdb-peer.ts'), '--frequency-ms', String(f), '-o', out, ...files],
     },
     {
-      name: 'floor', label: `floor: read + write, no merge (${floorThreads} thread${floorThreads > 1 ? 's' : ''})`, outputIsFile: false,
+      name: 'floor', label: `floor: read + write, no merge${floorThreads > 1 ? ` (${floorThreads} reader threads)` : ''}`, outputIsFile: false,
       argv: (files, out) => [node, join(BENCH_DIR, 'floor.ts'), '--threads', String(floorThreads), '-o', out, ...files],
     },
   ]
@@ -62,7 +62,7 @@ function parseOptions (argv: readonly string[]): Options {
     options: {
       profiles: { type: 'string', default: 'default,rollup,wide,many' },
       runs: { type: 'string', default: '3' },
-      'floor-threads': { type: 'string', default: String(availableParallelism()) },
+      'floor-threads': { type: 'string', default: '1' },
       'memory-runs': { type: 'string', default: '2' },
       'no-memory': { type: 'boolean', default: false },
       settle: { type: 'string', default: '0' },
