@@ -62,7 +62,8 @@ export interface PreparedFile {
  */
 export function prepareSegmentFile (rows: OutputRows, n: number, schema: readonly OutputColumn[], segmentId: bigint): PreparedFile {
   const fileName = `tbl_${segmentId}.parquet`
-  const columns = schema.map(column => gather(rows, n, column, segmentId))
+  const table = sourceTable(rows, n)
+  const columns = schema.map(column => gather(rows, n, column, segmentId, table))
   return { fileName, columns, n, meta: { segment_id: segmentId, file_name: fileName, sort_version: 3, ...describeRows(rows, n) } }
 }
 
@@ -146,7 +147,7 @@ function parquetSchema (schema: readonly OutputColumn[]): SchemaElement[] {
 }
 
 /** The values of one output column for rows [0, n), built column-at-a-time. */
-function gather (rows: OutputRows, n: number, column: OutputColumn, segmentId: bigint): ColumnValues {
+function gather (rows: OutputRows, n: number, column: OutputColumn, segmentId: bigint, table: SourceTable): ColumnValues {
   switch (column.name) {
     case METRIC_NAME: return gatherNames(rows, n)
     case TID: return { kind: 'int64', values: new BigInt64Array(rows.tidWords.slice(0, 2 * n).buffer) }
@@ -157,7 +158,7 @@ function gather (rows: OutputRows, n: number, column: OutputColumn, segmentId: b
   }
   const rollup = (ROLLUP_COLUMNS as readonly string[]).indexOf(column.name)
   if (rollup >= 0) return { kind: 'double', values: rows.rollups[rollup].slice(0, n) }
-  return gatherCarried(rows, n, column)
+  return gatherCarried(rows, n, column, table)
 }
 
 /** Metric names as a dictionary: rows are sorted by name, so each new name starts a run. */
@@ -197,32 +198,54 @@ function gatherSketches (rows: OutputRows, n: number): ColumnValues {
   return { kind: 'bytes', data, offsets, valid: new Uint8Array(n).fill(1) }
 }
 
+/** The distinct source batches of rows [0, n), and each row's index among them. */
+export interface SourceTable {
+  readonly batches: readonly Batch[]
+  readonly ids: Int32Array
+}
+
+/** Numbers the batches rows [0, n) come from, so that columns look sources up by index. */
+function sourceTable (rows: OutputRows, n: number): SourceTable {
+  const numbers = new Map<Batch, number>()
+  const batches: Batch[] = []
+  const ids = new Int32Array(n)
+  let last: Batch | null = null
+  let id = -1
+  for (let i = 0; i < n; i++) {
+    const batch = rows.sources[i]
+    if (batch !== last) {
+      last = batch
+      id = numbers.get(batch) ?? -1
+      if (id < 0) {
+        id = batches.length
+        numbers.set(batch, id)
+        batches.push(batch)
+      }
+    }
+    ids[i] = id
+  }
+  return { batches, ids }
+}
+
 /**
  * A carried column: each row's value from its group's first input row. Same-typed sources are
  * gathered column-to-column (strings through their dictionaries); other sources are converted.
  */
-function gatherCarried (rows: OutputRows, n: number, column: OutputColumn): ColumnValues {
-  const sourceOf = (batch: Batch): CarriedColumn | undefined => batch.carried.get(column.name)
-  const direct = (c: CarriedColumn | undefined): boolean => c === undefined || (c.type === column.type && DIRECT_KINDS[column.type] === c.column.kind)
-  let allDirect = true
-  let batch: Batch | null = null
-  for (let i = 0; i < n && allDirect; i++) {
-    if (rows.sources[i] !== batch) {
-      batch = rows.sources[i]
-      allDirect = direct(sourceOf(batch))
-    }
-  }
-  if (allDirect) {
+function gatherCarried (rows: OutputRows, n: number, column: OutputColumn, table: SourceTable): ColumnValues {
+  const sources = table.batches.map(b => b.carried.get(column.name))
+  const direct = sources.every(c => c === undefined || (c.type === column.type && DIRECT_KINDS[column.type] === c.column.kind))
+  if (direct) {
+    const columns = sources.map(c => c?.column)
     switch (column.type) {
-      case 'string': return gatherText(rows, n, sourceOf)
-      case 'int64': case 'double': case 'bool': return gatherFixed(rows, n, sourceOf, column.type)
-      case 'bytes': return gatherBytes(rows, n, sourceOf)
+      case 'string': return gatherText(rows, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'text' }> | undefined>)
+      case 'int64': case 'double': case 'bool': return gatherFixed(rows, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | undefined>, column.type)
+      case 'bytes': return gatherBytes(rows, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'bytes' }> | undefined>)
     }
   }
   const convert = converter(column.type)
   const values = new Array<unknown>(n)
   for (let i = 0; i < n; i++) {
-    const source = sourceOf(rows.sources[i])
+    const source = sources[table.ids[i]]
     const v = source ? valueAt(source.column, rows.sourceRows[i]) : null
     values[i] = v === null ? null : source!.type === column.type ? v : convert(v)
   }
@@ -233,40 +256,29 @@ function gatherCarried (rows: OutputRows, n: number, column: OutputColumn): Colu
 const DIRECT_KINDS: Record<ColumnType, DecodedColumn['kind']> = { string: 'text', int64: 'int64', double: 'double', bool: 'bool', bytes: 'bytes' }
 
 /** Strings through per-source remaps into one file dictionary: no per-row hashing. */
-function gatherText (rows: OutputRows, n: number, sourceOf: (b: Batch) => CarriedColumn | undefined): ColumnValues {
-  const ids = new Map<string, number>()
+function gatherText (rows: OutputRows, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'text' }> | undefined>): ColumnValues {
+  const known = new Map<string, number>()
   const dictionary: string[] = []
   const indices = new Int32Array(n)
-  const remaps = new Map<DecodedColumn, Int32Array>()
-  let batch: Batch | null = null
-  let text: Extract<DecodedColumn, { kind: 'text' }> | null = null
-  let remap: Int32Array | null = null
+  const remaps = sources.map(c => (c ? new Int32Array(c.dictionary.length).fill(-1) : null))
   for (let i = 0; i < n; i++) {
-    if (rows.sources[i] !== batch) {
-      batch = rows.sources[i]
-      const c = sourceOf(batch)?.column
-      text = c?.kind === 'text' ? c : null
-      remap = text ? remaps.get(text) ?? null : null
-      if (text && !remap) {
-        remap = new Int32Array(text.dictionary.length).fill(-1)
-        remaps.set(text, remap)
-      }
-    }
-    const k = text ? text.indices[rows.sourceRows[i]] : -1
+    const source = sources[ids[i]]
+    const k = source ? source.indices[rows.sourceRows[i]] : -1
     if (k < 0) {
       indices[i] = -1
       continue
     }
-    let id = remap![k]
+    const remap = remaps[ids[i]]!
+    let id = remap[k]
     if (id < 0) {
-      const s = text!.dictionary[k]
-      id = ids.get(s) ?? -1
+      const s = source!.dictionary[k]
+      id = known.get(s) ?? -1
       if (id < 0) {
         id = dictionary.length
-        ids.set(s, id)
+        known.set(s, id)
         dictionary.push(s)
       }
-      remap![k] = id
+      remap[k] = id
     }
     indices[i] = id
   }
@@ -274,24 +286,18 @@ function gatherText (rows: OutputRows, n: number, sourceOf: (b: Batch) => Carrie
 }
 
 /** int64, double and bool values copied from same-typed sources, with their validity. */
-function gatherFixed (rows: OutputRows, n: number, sourceOf: (b: Batch) => CarriedColumn | undefined, type: 'int64' | 'double' | 'bool'): ColumnValues {
+function gatherFixed (rows: OutputRows, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | undefined>,
+  type: 'int64' | 'double' | 'bool'): ColumnValues {
   const valid = new Uint8Array(n)
   const width = type === 'bool' ? 1 : 8
   const out = new Uint8Array(n * width)
-  let batch: Batch | null = null
-  let column: Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | null = null
-  let bytes: Uint8Array | null = null
+  const bytes = sources.map(c => (c ? new Uint8Array(c.values.buffer, c.values.byteOffset, c.values.byteLength) : null))
   for (let i = 0; i < n; i++) {
-    if (rows.sources[i] !== batch) {
-      batch = rows.sources[i]
-      const c = sourceOf(batch)?.column
-      column = c && (c.kind === 'int64' || c.kind === 'double' || c.kind === 'bool') ? c : null
-      bytes = column ? new Uint8Array(column.values.buffer, column.values.byteOffset, column.values.byteLength) : null
-    }
+    const source = sources[ids[i]]
     const r = rows.sourceRows[i]
-    if (!column || column.valid[r] === 0) continue
+    if (!source || source.valid[r] === 0) continue
     valid[i] = 1
-    copyBytes(out, i * width, bytes!, r * width, r * width + width)
+    copyBytes(out, i * width, bytes[ids[i]]!, r * width, r * width + width)
   }
   if (type === 'bool') return { kind: 'bool', values: out, valid }
   if (type === 'int64') return { kind: 'int64', values: new BigInt64Array(out.buffer), valid }
@@ -299,27 +305,24 @@ function gatherFixed (rows: OutputRows, n: number, sourceOf: (b: Batch) => Carri
 }
 
 /** Byte strings copied from same-typed sources into one buffer. */
-function gatherBytes (rows: OutputRows, n: number, sourceOf: (b: Batch) => CarriedColumn | undefined): ColumnValues {
+function gatherBytes (rows: OutputRows, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'bytes' }> | undefined>): ColumnValues {
   const valid = new Uint8Array(n)
   const offsets = new Int32Array(n + 1)
-  const parts: Uint8Array[] = []
   for (let i = 0; i < n; i++) {
-    const c = sourceOf(rows.sources[i])?.column
+    const c = sources[ids[i]]
     const r = rows.sourceRows[i]
     let size = 0
-    if (c?.kind === 'bytes' && c.valid[r] === 1) {
+    if (c && c.valid[r] === 1) {
       valid[i] = 1
-      const part = c.data.subarray(c.offsets[r], c.offsets[r + 1])
-      parts.push(part)
-      size = part.length
+      size = c.offsets[r + 1] - c.offsets[r]
     }
     offsets[i + 1] = offsets[i] + size
   }
   const data = new Uint8Array(offsets[n])
-  let at = 0
-  for (const part of parts) {
-    data.set(part, at)
-    at += part.length
+  for (let i = 0; i < n; i++) {
+    const c = sources[ids[i]]
+    const r = rows.sourceRows[i]
+    if (valid[i] === 1) copyBytes(data, offsets[i], c!.data, c!.offsets[r], c!.offsets[r + 1])
   }
   return { kind: 'bytes', data, offsets, valid }
 }
