@@ -1,0 +1,78 @@
+// The README's promises: its two commands, and the curl examples of "HTTP service" run as written
+// (with curl, against a service on a free port instead of 8080) over the real fixtures.
+import t from 'tap'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import { buildApp } from '../src/app.ts'
+import { ENVIRONMENT, loadConfig } from '../src/config.ts'
+import { FIXTURES_DIR, needsFixtures } from './helpers.ts'
+import { ContractChecker, readTar } from './support/http.ts'
+
+const README = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8')
+const section = (title: string): string => {
+  const start = README.indexOf(`## ${title}\n`)
+  const end = README.indexOf('\n## ', start + 1)
+  return README.slice(start, end === -1 ? undefined : end)
+}
+const shellBlocks = (text: string): string[] => [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map(m => m[1])
+
+t.test('the top of the README gives the two commands: npm ci && npm start, and npm test', async t => {
+  const blocks = shellBlocks(section('Two commands')).map(b => b.trim())
+  t.equal(blocks[0], 'npm ci && npm start')
+  t.equal(blocks[1], 'npm test')
+})
+
+t.test('the README documents every environment variable the config reads', async t => {
+  const http = section('HTTP service')
+  for (const name of Object.keys(ENVIRONMENT)) t.match(http, `\`${name}\``, name)
+})
+
+/** Runs a script with bash -euo pipefail in cwd, without blocking the event loop. */
+function bash (script: string, cwd: string): Promise<{ status: number | null, stdout: string, stderr: string }> {
+  return new Promise(resolve => {
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', d => { stdout += d })
+    child.stderr.on('data', d => { stderr += d })
+    child.on('close', status => resolve({ status, stdout, stderr }))
+  })
+}
+
+const haveCurl = spawnSync('curl', ['--version']).status === 0
+t.test('the curl examples of "HTTP service" work as written against the fixtures', { ...needsFixtures, ...(haveCurl ? {} : { skip: 'curl is not installed' }) }, async t => {
+  // a checkout's layout: <dir>/main (the working directory) beside <dir>/shared (the fixtures)
+  const dir = t.testdir({ main: {}, tmp: {} })
+  const cwd = join(dir, 'main')
+  symlinkSync(join(FIXTURES_DIR, '..'), join(dir, 'shared'))
+  writeFileSync(join(cwd, 'README.md'), README)
+  mkdirSync(join(cwd, 'data'))
+  const app = await buildApp(loadConfig({}, { storageRoot: join(cwd, 'data'), tempDir: join(dir, 'tmp') }), { logger: false })
+  t.teardown(() => app.close())
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const port = (app.server.address() as AddressInfo).port
+
+  const examples = shellBlocks(section('HTTP service')).filter(b => b.includes('curl'))
+  t.ok(examples.length >= 5)
+  const contract = new ContractChecker()
+  for (const example of examples) {
+    const script = example.replaceAll('localhost:8080', `127.0.0.1:${port}`)
+    const bodies = [...script.matchAll(/-d '(\{[\s\S]*?\})'/g)].map(m => JSON.parse(m[1]))
+    for (const body of bodies) contract.validate(t, contract.schema('BundleManifest'), body, 'the example manifest')
+    // asynchronously: the service answering curl runs in this process
+    const run = await bash(script, cwd)
+    t.equal(run.status, 0, `runs: ${example.split('\n')[0]}\n${run.stderr}`)
+    const shown = example.match(/^# (\{.*\})$/m)?.[1]
+    if (shown) t.equal(run.stdout.trim(), shown, 'prints what the README shows')
+  }
+  for (const tar of ['out.tar', 'rollup.tar', 'bundle.tar']) {
+    const entries = await readTar(readFileSync(join(cwd, tar)))
+    t.equal(entries.at(-1)?.name, 'manifest.json', `${tar} is complete`)
+  }
+  t.equal(readFileSync(join(cwd, 'out.parquet')).subarray(0, 4).toString(), 'PAR1')
+  const stored = execFileSync('find', [join(cwd, 'data', 'lake'), '-name', '*.parquet'], { encoding: 'utf8' }).trim().split('\n')
+  t.equal(stored.length, 1, 'the stored output is under the prefix')
+  t.match(stored[0], /data\/lake\/db\/[0-9a-f-]{36}\/demo\/20250827\/metrics\/\d\d\/tbl_\d+\.parquet$/)
+})
