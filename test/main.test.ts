@@ -60,6 +60,15 @@ async function start (t: Test, args: string[] = [join(ROOT, 'src', 'main.ts')], 
   return { child, base, logs, exited, tempDir: join(dir, 'tmp') }
 }
 
+/** No file is left in the process's temporary directory; SIGTERM then stops the server with exit 0. */
+async function stopsCleanly (t: Test, server: Running): Promise<void> {
+  const [processDir, ...others] = await readdir(server.tempDir)
+  t.same(others, [], 'one temporary directory, the process\'s')
+  t.same(await readdir(join(server.tempDir, processDir)), [], 'and it is empty')
+  server.child.kill('SIGTERM')
+  t.equal(await server.exited, 0)
+}
+
 interface Streamed {
   status: number
   headers: Record<string, string | string[] | undefined>
@@ -130,9 +139,7 @@ t.test('a large multipart upload streams in over a real socket and the tar strea
   t.equal(manifest.report.rows_out, 60_000, 'three copies of each row merge into one')
   t.equal(manifest.report.sketch_merges, 120_000)
   t.equal(manifest.files.length, 3, 'split at records_per_file')
-  t.same(await readdir(server.tempDir).then(dirs => Promise.all(dirs.map(d => readdir(join(server.tempDir, d))))), [[]], 'the temporary directory is empty')
-  server.child.kill('SIGTERM')
-  t.equal(await server.exited, 0)
+  await stopsCleanly(t, server)
 })
 
 t.test('a failure after the first byte aborts the connection: the client never gets a well-formed partial tar', async t => {
@@ -160,9 +167,7 @@ t.test('a failure after the first byte aborts the connection: the client never g
   t.ok(server.logs.some(l => l.level === 50 && String(l.msg).includes('aborting the connection') && typeof l.request_id === 'string'), 'logged, with the request id')
   const health = await fetch(`${server.base}/healthz`)
   t.equal(health.status, 200, 'the service is still up')
-  t.same(await readdir(server.tempDir).then(dirs => Promise.all(dirs.map(d => readdir(join(server.tempDir, d))))), [[]], 'the temporary directory is empty')
-  server.child.kill('SIGTERM')
-  t.equal(await server.exited, 0)
+  await stopsCleanly(t, server)
 })
 
 t.test('SIGTERM: no new connections, the compaction in flight finishes, temporary files go, exit 0', async t => {
