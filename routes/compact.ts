@@ -22,6 +22,8 @@ export interface CompactRouteOptions {
 
 // room for the form fields besides the files
 const MAX_FIELDS = 16
+// multipart framing and form fields on top of the files' bytes
+const MULTIPART_OVERHEAD = 64 * 1024
 
 export default async function compactRoutes (app: FastifyInstance, { service, openapi, ajv }: CompactRouteOptions): Promise<void> {
   const { config, storage, state } = service
@@ -37,8 +39,9 @@ export default async function compactRoutes (app: FastifyInstance, { service, op
   app.addHook('onRequest', async request => {
     if (config.apiToken !== undefined) checkBearer(request.headers.authorization, config.apiToken)
     if (state.draining) throw new CompactorError('CMP_ERR_DRAINING')
+    // a declared size over the limit is refused before a byte of the body is read
     const length = Number(request.headers['content-length'])
-    if (request.isMultipart() && length > limits.maxRequestBytes + 64 * 1024) {
+    if (/^multipart\//i.test(request.headers['content-type'] ?? '') && length > limits.maxRequestBytes + MULTIPART_OVERHEAD) {
       throw new CompactorError('CMP_ERR_REQUEST_TOO_LARGE', `Content-Length ${length} exceeds MAX_REQUEST_BYTES`, { limit: limits.maxRequestBytes })
     }
   })

@@ -121,7 +121,7 @@ function atField<T> (field: string, check: () => T): T {
   }
 }
 
-/** Maps items with at most `limit` calls in flight; results keep the items' order; the first failure (in order) is thrown. */
+/** Maps items with at most `limit` calls in flight; results keep the items' order; after a failure no item starts and it is thrown. */
 async function mapLimited<T, R> (items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length)
   let next = 0

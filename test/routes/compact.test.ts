@@ -178,6 +178,15 @@ t.test('bad uploads get a 4xx with their code before any byte, and leave no temp
   }
 })
 
+t.test('a multipart request declaring more than MAX_REQUEST_BYTES is refused before its body is read', async t => {
+  const app = await testApp(t, { uploads: { maxFileBytes: 1000, maxFiles: 5, maxRequestBytes: 1000, maxManifestBytes: 1 << 20 } })
+  const body = await multipart([{ name: 'a.parquet', data: Buffer.alloc(10) }])
+  const res = await app.inject({ method: 'POST', url: '/compact', payload: body.payload, headers: { ...body.headers, 'content-length': String(10 * 1024 * 1024) } })
+  t.equal(res.statusCode, 413)
+  t.match(contract.check(t, 'POST', '/compact', res), { code: 'CMP_ERR_REQUEST_TOO_LARGE', details: { limit: 1000 } })
+  await assertNoTempFiles(t, app)
+})
+
 t.test('bodies that are not a form or a manifest: 415, and malformed ones 400', async t => {
   const app = await testApp(t)
   const cases = [
