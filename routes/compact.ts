@@ -53,8 +53,8 @@ export default async function compactRoutes (app: FastifyInstance, { service, op
       throw new CompactorError('CMP_ERR_UNSUPPORTED_MEDIA_TYPE', `got ${request.headers['content-type'] ?? 'no Content-Type'}`)
     }
     const format = chooseFormat(request.headers.accept)
-    state.compactionsInFlight++
     const temp = await service.temp.forRequest()
+    state.compactionsInFlight++
     try {
       const job = request.isMultipart()
         ? await readUpload(request.parts(), {
