@@ -11,6 +11,8 @@ export interface RunRecord {
   outputBytes: number
   /** Cores other processes kept busy during the run: the machine's noise. */
   otherCores: number | null
+  /** Left out of the medians (a noisy round, repeated). */
+  discarded?: boolean
 }
 
 /** Medians of one tool's runs on one profile. */
@@ -66,7 +68,7 @@ export interface BenchResults {
   started: string
   finished: string
   command: string
-  options: { profiles: string[], runs: number, floorThreads: number, memoryRuns: number, settleSeconds: number }
+  options: { profiles: string[], runs: number, floorThreads: number, memoryRuns: number, settleSeconds: number, maxNoise: number | null }
   machine: {
     nproc: number
     cpu: string
@@ -87,6 +89,10 @@ const mib = (bytes: number | null): string => (bytes === null ? '?' : (bytes / 1
 const thousands = (n: number | null): string => (n === null ? '?' : n.toLocaleString('en-US'))
 const ratio = (a: number | null, b: number | null): string => (a !== null && b !== null && b > 0 ? (a / b).toFixed(2) : '?')
 
+function discarded (r: BenchResults): number {
+  return r.profiles.reduce((n, p) => n + p.runs.filter(x => x.discarded).length, 0) + (r.memory?.runs.filter(x => x.discarded).length ?? 0)
+}
+
 /** The results as markdown: a header, the main table, and the memory check. */
 export function markdownReport (r: BenchResults): string {
   const m = r.machine
@@ -94,7 +100,8 @@ export function markdownReport (r: BenchResults): string {
     `Command: \`${r.command}\` (${r.options.runs} runs per tool, alternated; medians)`,
     `Machine: ${m.nproc} cores (${m.cpu}), ${(m.memTotalBytes / 2 ** 30).toFixed(0)} GiB RAM, node ${m.node}, DuckDB ${m.duckdb}; ` +
       `load average at start ${m.loadavg.map(v => v.toFixed(2)).join(' ')}; engine at ${m.commit}${m.dirty ? ' (uncommitted changes in src/)' : ''}`,
-    `Run ${r.started} .. ${r.finished}${r.options.settleSeconds > 0 ? `; each run waited up to ${r.options.settleSeconds} s for the machine to go idle` : ''}`,
+    `Run ${r.started} .. ${r.finished}${r.options.settleSeconds > 0 ? `; each run waited up to ${r.options.settleSeconds} s for the machine to go idle` : ''}` +
+      `${r.options.maxNoise !== null ? `; rounds with others busy > ${r.options.maxNoise} cores repeated (${discarded(r)} runs discarded)` : ''}`,
     '',
     'CPU s: user + system time of the process, all threads. Others busy: cores that other processes used during the run (the noise of a shared machine).',
     '',

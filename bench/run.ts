@@ -4,9 +4,10 @@
 // 4x the rows). Prints a markdown table and writes bench/results/bench-<time>.json.
 //
 //   npm run bench -- [--profiles default,rollup,wide,many] [--runs 3] [--floor-threads N]
-//                    [--memory-runs 2] [--no-memory] [--settle SECONDS] [--keep]
+//                    [--memory-runs 2] [--no-memory] [--settle SECONDS] [--max-noise CORES] [--keep]
 //
 // --settle S: before each run, wait up to S seconds for other processes to leave the machine idle.
+// --max-noise C: repeat a round (A B C) in which other processes kept more than C cores busy.
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
@@ -53,6 +54,7 @@ interface Options {
   memory: boolean
   memoryRuns: number
   settleMs: number
+  maxNoise: number
   keep: boolean
 }
 
@@ -66,6 +68,7 @@ function parseOptions (argv: readonly string[]): Options {
       'memory-runs': { type: 'string', default: '2' },
       'no-memory': { type: 'boolean', default: false },
       settle: { type: 'string', default: '0' },
+      'max-noise': { type: 'string' },
       keep: { type: 'boolean', default: false },
     },
   })
@@ -82,6 +85,7 @@ function parseOptions (argv: readonly string[]): Options {
     memory: !values['no-memory'],
     memoryRuns: Math.max(1, Number(values['memory-runs'])),
     settleMs: Math.max(0, Number(values.settle) * 1000),
+    maxNoise: values['max-noise'] === undefined ? Infinity : Number(values['max-noise']),
     keep: values.keep,
   }
 }
@@ -129,8 +133,21 @@ async function checkRound (dir: (tool: string) => string, rowsIn: number): Promi
   return { problems: result.problems, summary: result }
 }
 
+/**
+ * With --max-noise, a round in which other processes kept more than that many cores busy during
+ * any run is marked discarded (kept in the JSON, left out of the medians) and repeated, at most
+ * --runs extra times per profile. Returns whether the round counts.
+ */
+function keepRound (round: RunRecord[], discardedSoFar: number, options: Options): boolean {
+  const noisy = round.some(r => r.otherCores !== null && r.otherCores > options.maxNoise)
+  if (!noisy || discardedSoFar >= options.runs) return true
+  for (const r of round) r.discarded = true
+  log(`  (round ${round[0].run} discarded: other processes kept more than ${options.maxNoise} cores busy; repeating it)`)
+  return false
+}
+
 function summarize (tool: Tool, records: readonly RunRecord[], rowsIn: number): ToolSummary {
-  const mine = records.filter(r => r.tool === tool.name)
+  const mine = records.filter(r => r.tool === tool.name && !r.discarded)
   const wall = median(mine.map(r => r.wallMs))
   const rss = mine.map(r => r.peakRssBytes).filter((v): v is number => v !== null)
   const cpu = mine.map(r => r.cpuMs).filter((v): v is number => v !== null)
@@ -159,8 +176,11 @@ async function benchProfile (profile: BenchProfile, options: Options, runDir: st
     join(runDir, `${profile.name}-${name}-${run}${list.find(t => t.name === name)?.outputIsFile ? '.parquet' : ''}`)
   let check: ProfileResult['check'] = null
   log(`${profile.name}: ${data.info.rows} rows in ${data.files.length} files, ${profile.frequencyMs / 1000} s buckets, ${options.runs} runs`)
-  for (let run = 1; run <= options.runs; run++) {
-    for (const tool of list) records.push(await runTool(tool, data, profile.frequencyMs, outDir(tool.name, run), run, profile.name, options.settleMs))
+  for (let run = 1, kept = 0; kept < options.runs; run++) {
+    const round: RunRecord[] = []
+    for (const tool of list) round.push(await runTool(tool, data, profile.frequencyMs, outDir(tool.name, run), run, profile.name, options.settleMs))
+    if (keepRound(round, run - 1 - kept, options)) kept++
+    records.push(...round)
     if (run === 1) {
       const { problems, summary } = await checkRound(t => outDir(t, 1), data.info.rows)
       check = { ok: problems.length === 0, problems, summary }
@@ -185,16 +205,19 @@ async function memoryCheck (options: Options, runDir: string): Promise<MemoryChe
   const compactor = tools(1)[0]
   const records: Array<RunRecord & { dataset: string }> = []
   log(`memory: compactor on default (${base.info.rows} rows) vs default-x4 (${big.info.rows} rows), ${options.memoryRuns} runs each`)
-  for (let run = 1; run <= options.memoryRuns; run++) {
+  for (let run = 1, kept = 0; kept < options.memoryRuns; run++) {
+    const round: Array<RunRecord & { dataset: string }> = []
     for (const data of [base, big]) {
       await warmUp(data.files)
       const out = join(runDir, `memory-${data.name}-${run}`)
-      records.push({ ...await runTool(compactor, data, 10_000, out, run, data.name, options.settleMs), dataset: data.name })
+      round.push({ ...await runTool(compactor, data, 10_000, out, run, data.name, options.settleMs), dataset: data.name })
       await rm(out, { recursive: true, force: true })
     }
+    if (keepRound(round, run - 1 - kept, options)) kept++
+    records.push(...round)
   }
   const of = (name: string, data: Dataset) => {
-    const mine = records.filter(r => r.dataset === name)
+    const mine = records.filter(r => r.dataset === name && !r.discarded)
     const rss = mine.map(r => r.peakRssBytes).filter((v): v is number => v !== null)
     const wallMs = median(mine.map(r => r.wallMs))
     return { dataset: name, rows: data.info.rows, files: data.files.length, wallMs, rowsPerSecond: Math.round(data.info.rows / (wallMs / 1000)), peakRssBytes: rss.length ? median(rss) : null }
@@ -243,6 +266,7 @@ async function main (): Promise<number> {
     options: {
       profiles: options.profiles.map(p => p.name), runs: options.runs, floorThreads: options.floorThreads,
       memoryRuns: options.memory ? options.memoryRuns : 0, settleSeconds: options.settleMs / 1000,
+      maxNoise: Number.isFinite(options.maxNoise) ? options.maxNoise : null,
     },
     machine: machine(),
     profiles: [],
