@@ -64,6 +64,9 @@ const RAW_PARSERS: Partial<ParquetParsers> = {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/** Unwanted bytes between two wanted column chunks that one read still spans. */
+const MAX_READ_GAP = 256 * 1024
+
 /** Reads row groups [first, last] of a segment as one batch carrying the named columns. */
 export async function readBatch (segment: Segment, first: number, last: number, carry: readonly string[]): Promise<Batch> {
   const raw = await readColumns(segment, [METRIC_NAME, TID, TIMESTAMP, SKETCH, ...ROLLUP_COLUMNS, ...carry], first, last)
@@ -150,22 +153,24 @@ async function readGroup (segment: Segment, names: readonly string[], group: num
   }
   const decoded = new Map<string, DecodedColumn>()
   if (wanted.length === 0) return decoded
-  let lo = Infinity
-  let hi = 0
-  for (const { index } of wanted) {
-    const [start, end] = segment.chunkRanges[group][index]
-    lo = Math.min(lo, start)
-    hi = Math.max(hi, end)
-  }
-  const bytes = new Uint8Array(await segment.file.slice(lo, hi))
+  // one read per run of wanted chunks, a new read where a gap of unwanted bytes is large
+  const order = [...wanted].sort((a, b) => segment.chunkRanges[group][a.index][0] - segment.chunkRanges[group][b.index][0])
   const fallback: SourceColumn[] = []
-  for (const { source, index } of wanted) {
-    try {
-      decoded.set(source.physical, readChunk(bytes, lo, chunks[index].meta_data!, segment.elements[index], rows))
-    } catch (err) {
-      if (!(err instanceof UnsupportedChunk)) throw err
-      fallback.push(source)
+  for (let i = 0; i < order.length;) {
+    const lo = segment.chunkRanges[group][order[i].index][0]
+    let hi = segment.chunkRanges[group][order[i].index][1]
+    let j = i + 1
+    while (j < order.length && segment.chunkRanges[group][order[j].index][0] - hi <= MAX_READ_GAP) hi = Math.max(hi, segment.chunkRanges[group][order[j++].index][1])
+    const bytes = new Uint8Array(await segment.file.slice(lo, hi))
+    for (const { source, index } of order.slice(i, j)) {
+      try {
+        decoded.set(source.physical, readChunk(bytes, lo, chunks[index].meta_data!, segment.elements[index], rows))
+      } catch (err) {
+        if (!(err instanceof UnsupportedChunk)) throw err
+        fallback.push(source)
+      }
     }
+    i = j
   }
   if (fallback.length > 0) {
     const start = segment.rowGroups[group].start
