@@ -13,6 +13,9 @@ import { checkBearer } from '../src/service/auth.ts'
 import { readBundle, type BundleManifest } from '../src/service/bundle.ts'
 import { deliver } from '../src/service/deliver.ts'
 import { readUpload } from '../src/service/upload.ts'
+import { estimateBytes, inputFigures } from '../src/guard/estimate.ts'
+import type { CompactionJob } from '../src/service/job.ts'
+import type { Reservation } from '../src/guard/budget.ts'
 
 export interface CompactRouteOptions {
   service: Service
@@ -53,21 +56,37 @@ export default async function compactRoutes (app: FastifyInstance, { service, op
       throw new CompactorError('CMP_ERR_UNSUPPORTED_MEDIA_TYPE', `got ${request.headers['content-type'] ?? 'no Content-Type'}`)
     }
     const format = chooseFormat(request.headers.accept)
+    // a client that goes away before its answer is complete cancels its compaction
+    const cancel = new AbortController()
+    const onClose = (): void => {
+      if (!reply.raw.writableFinished) cancel.abort(new CompactorError('CMP_ERR_CANCELLED'))
+    }
+    reply.raw.on('close', onClose)
     const temp = await service.temp.forRequest()
     state.compactionsInFlight++
+    let reservation: Reservation | undefined
     try {
       const job = request.isMultipart()
         ? await readUpload(request.parts(), {
           temp, limits, validateForm, formSchema, defaultRecordsPerFile: config.recordsPerFile, defaultFrequencyMs: DEFAULT_FREQUENCY_MS, delivery: { kind: format },
         })
         : await readBundle(request.body as BundleManifest, { storage, temp, defaultRecordsPerFile: config.recordsPerFile, targetFileBytes: config.targetFileBytes, format })
-      await deliver(job, reply, { storage, temp, log: request.log })
+      reservation = await service.budget.reserve(await estimate(job), cancel.signal)
+      await deliver(job, reply, { storage, temp, log: request.log, run: (job, outDir, onFile) => service.pool.run(job, outDir, onFile, cancel.signal) })
     } finally {
+      reservation?.release()
+      reply.raw.off('close', onClose)
       state.compactionsInFlight--
       await temp.dispose()
     }
     return reply
   })
+}
+
+/** The memory the job's compaction is expected to need, from its inputs' footers (nothing for no inputs). */
+async function estimate (job: CompactionJob): Promise<number> {
+  if (job.inputs.length === 0) return 0
+  return estimateBytes(await inputFigures(job.inputs), job.delivery.kind === 'parquet' ? Infinity : job.recordsPerFile)
 }
 
 function isJson (request: FastifyRequest): boolean {

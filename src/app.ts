@@ -6,6 +6,8 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { Config } from './config.ts'
 import { processTempPrefix } from './config.ts'
 import { CompactorError } from './errors.ts'
+import { MemoryBudget } from './guard/budget.ts'
+import { CompactionPool } from './guard/pool.ts'
 import { toJson } from './json.ts'
 import { loadOpenApi, schemaError, schemaValidator } from './openapi.ts'
 import { Storage } from './storage/index.ts'
@@ -20,6 +22,10 @@ export interface Service {
   readonly storage: Storage
   readonly temp: TempSpace
   readonly state: ServiceState
+  /** The memory compactions reserve before they start, and the queue of those waiting for it. */
+  readonly budget: MemoryBudget
+  /** The worker threads compactions run on. */
+  readonly pool: CompactionPool
 }
 
 export interface ServiceState {
@@ -31,6 +37,8 @@ export interface ServiceState {
 export interface AppOptions {
   /** Fastify's logger option (pino); defaults to JSON lines at config.logLevel. */
   readonly logger?: FastifyServerOptions['logger']
+  /** The compaction worker's entry module (tests give one that can hold a job). */
+  readonly workerScript?: URL
 }
 
 export type App = FastifyInstance & { service: Service }
@@ -59,8 +67,12 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     storage: new Storage(config),
     temp: await TempSpace.create(processTempPrefix(config), config.maxTempBytes),
     state: { draining: false, compactionsInFlight: 0 },
+    budget: new MemoryBudget({ limitBytes: config.compactionBudgetBytes, maxQueue: config.maxQueue, queueTimeoutMs: config.queueTimeoutMs }),
+    // a worker's heap may hold a whole budget's worth: one compaction can reserve all of it
+    pool: new CompactionPool({ size: config.workers, heapLimitMb: workerHeapLimitMb(config), script: options.workerScript }),
   }
   app.addHook('onClose', async () => {
+    await service.pool.close()
     await service.temp.close()
     service.storage.close()
   })
@@ -86,6 +98,11 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(openapiRoutes, { openapi })
   await app.register(compactRoutes, { service, openapi, ajv })
   return app as App
+}
+
+/** Old-generation heap of one worker, in MiB: the compaction budget (typed arrays live outside it), at least 64. */
+export function workerHeapLimitMb (config: Config): number {
+  return Math.max(64, Math.ceil(config.compactionBudgetBytes / 1024 ** 2))
 }
 
 /** Maps any error a request can meet to the catalog: Fastify's and its plugins' by code, unknown ones to 500. */

@@ -1,7 +1,7 @@
 // Every setting of the service, one typed object built once from the environment with defaults.
 // Nothing else in the project reads process.env.
 import { readFileSync } from 'node:fs'
-import { totalmem, tmpdir } from 'node:os'
+import { availableParallelism, totalmem, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { CompactorError } from './errors.ts'
 import { DEFAULT_RECORDS_PER_FILE } from './compaction/compact.ts'
@@ -55,6 +55,14 @@ export interface Config {
   readonly recordsPerFile: number
   /** The process's memory limit: the container's, else 75 % of the machine's. */
   readonly memoryLimitBytes: number
+  /** Bytes compactions together may reserve (their estimates): 3/4 of the memory limit by default. */
+  readonly compactionBudgetBytes: number
+  /** Requests that may wait for memory budget at once; past it, 503 CMP_ERR_OVERLOADED. */
+  readonly maxQueue: number
+  /** How long a request waits for memory budget before 503 CMP_ERR_OVERLOADED. */
+  readonly queueTimeoutMs: number
+  /** Compaction worker threads (compactions running at once at most). */
+  readonly workers: number
   /** How long a shutdown waits for in-flight compactions. */
   readonly shutdownTimeoutMs: number
 }
@@ -86,6 +94,10 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   TARGET_FILE_BYTES: 'target size of a compacted file (2097152)',
   RECORDS_PER_FILE: `rows per output file at most (${DEFAULT_RECORDS_PER_FILE})`,
   MEMORY_LIMIT_BYTES: 'memory limit (the cgroup limit, else 75 % of total memory)',
+  COMPACTION_BUDGET_BYTES: 'memory compactions may reserve together (75 % of MEMORY_LIMIT_BYTES)',
+  MAX_QUEUE: 'requests waiting for memory budget at most (64)',
+  QUEUE_TIMEOUT_MS: 'longest wait for memory budget (30000)',
+  WORKERS: 'compaction worker threads (the number of cores)',
   SHUTDOWN_TIMEOUT_MS: 'how long SIGTERM waits for in-flight compactions (30000)',
 }
 
@@ -97,6 +109,7 @@ const MiB = 1024 ** 2
 /** Builds the config from an environment (process.env by default); throws CMP_ERR_CONFIG naming a bad variable. */
 export function loadConfig (env: Env = process.env, overrides: Partial<Config> = {}): Config {
   const read = new EnvReader(env)
+  const memoryLimitBytes = overrides.memoryLimitBytes ?? read.integer('MEMORY_LIMIT_BYTES', defaultMemoryLimit(), 1)
   const config: Config = {
     host: read.text('HOST', '0.0.0.0'),
     port: read.integer('PORT', 8080, 0, 65535),
@@ -128,7 +141,11 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     },
     targetFileBytes: read.integer('TARGET_FILE_BYTES', 2 * MiB, 1),
     recordsPerFile: read.integer('RECORDS_PER_FILE', DEFAULT_RECORDS_PER_FILE, 1),
-    memoryLimitBytes: read.integer('MEMORY_LIMIT_BYTES', defaultMemoryLimit(), 1),
+    memoryLimitBytes,
+    compactionBudgetBytes: read.integer('COMPACTION_BUDGET_BYTES', Math.floor(memoryLimitBytes * 0.75), 1),
+    maxQueue: read.integer('MAX_QUEUE', 64, 0),
+    queueTimeoutMs: read.integer('QUEUE_TIMEOUT_MS', 30_000, 1),
+    workers: read.integer('WORKERS', availableParallelism(), 1, 1024),
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 30_000, 0),
     ...overrides,
   }

@@ -14,13 +14,15 @@ import { joinUrl } from '../storage/file.ts'
 import type { Storage } from '../storage/index.ts'
 import type { RequestTemp } from '../storage/temp.ts'
 import { PARQUET, TAR } from './accept.ts'
-import { runJob, type CompactionJob } from './job.ts'
+import type { CompactionJob, JobRunner } from './job.ts'
 import { TarWriter } from './tar.ts'
 
 export interface DeliveryContext {
   readonly storage: Storage
   readonly temp: RequestTemp
   readonly log: FastifyBaseLogger
+  /** Where the compaction runs: the worker pool in the service. */
+  readonly run: JobRunner
 }
 
 /** Runs the job and sends its result on reply as the job's delivery says. */
@@ -33,7 +35,7 @@ export async function deliver (job: CompactionJob, reply: FastifyReply, ctx: Del
 }
 
 /** The tar stream: headers go out with the first finished file; manifest.json is the last entry. */
-async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log }: DeliveryContext): Promise<void> {
+async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log, run }: DeliveryContext): Promise<void> {
   const body = new PassThrough()
   const tar = new TarWriter(body)
   let started = false
@@ -43,7 +45,7 @@ async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log 
     reply.code(200).type(TAR).header('content-disposition', 'attachment; filename="compaction.tar"').send(body)
   }
   try {
-    const result = await runJob(job, temp.dir, async file => {
+    const result = await run(job, temp.dir, async file => {
       start()
       const path = join(temp.dir, file.file_name)
       await tar.addFile(file.file_name, path, file.file_size)
@@ -63,8 +65,8 @@ async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log 
 }
 
 /** One parquet file (no splitting), the report summary in X-Compaction-Report. */
-async function deliverParquet (job: CompactionJob, reply: FastifyReply, { temp }: DeliveryContext): Promise<void> {
-  const { files, report } = await runJob(job, temp.dir, async () => {})
+async function deliverParquet (job: CompactionJob, reply: FastifyReply, { temp, run }: DeliveryContext): Promise<void> {
+  const { files, report } = await run(job, temp.dir, async () => {})
   const file = files[0]
   if (file === undefined) throw new CompactorError('CMP_ERR_EMPTY_RESULT', 'every input row was dropped or no segment needed compacting', { report })
   const handle = await open(join(temp.dir, file.file_name))
@@ -87,11 +89,11 @@ async function deliverParquet (job: CompactionJob, reply: FastifyReply, { temp }
 }
 
 /** Files stored under the URL prefix at their lakerunner object keys; the body is the JSON manifest. */
-async function deliverStored (job: CompactionJob, reply: FastifyReply, { storage, temp, log }: DeliveryContext, prefix: string, collector: string): Promise<void> {
+async function deliverStored (job: CompactionJob, reply: FastifyReply, { storage, temp, log, run }: DeliveryContext, prefix: string, collector: string): Promise<void> {
   const stored = new Map<bigint, { key: string, url: string }>()
   let result: CompactionResult
   try {
-    result = await runJob(job, temp.dir, async file => {
+    result = await run(job, temp.dir, async file => {
       const key = objectKey(job, collector, file)
       const path = join(temp.dir, file.file_name)
       try {

@@ -26,6 +26,9 @@ export interface CompactionJob {
   readonly delivery: Delivery
 }
 
+/** Runs a job somewhere (this thread, or a pool's worker): runJob's signature. */
+export type JobRunner = (job: CompactionJob, outDir: string, onFile: (file: SegmentMeta) => Promise<void>) => Promise<CompactionResult>
+
 /**
  * Runs a job's compaction into outDir, calling onFile as each output file is complete; returns the
  * files and the report, which lists every segment of the bundle with its status.

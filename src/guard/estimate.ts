@@ -1,0 +1,49 @@
+// The memory a compaction is expected to need at its peak, from its inputs' parquet footers: what
+// it reserves from the budget before it starts. README "Memory guards" has the formula.
+import { openSegment, type Segment } from '../compaction/segment.ts'
+import type { CompactionInput } from '../compaction/compact.ts'
+
+/** Fixed part of every compaction: the worker and writer isolates, the engine's scratch, the footers. */
+export const BASE_BYTES = 80 * 1024 * 1024
+/** Decoded bytes per uncompressed byte of a row group (typed arrays, offsets, dictionaries, statuses). */
+export const DECODE_FACTOR = 4
+/** Bytes per output row per column held by the output buffers (references, offsets, gathered values). */
+export const OUTPUT_BYTES_PER_CELL = 32
+
+/** What the estimate is made of, read from the footers. */
+export interface InputFigures {
+  /** Uncompressed bytes of each input's largest row group (one is decoded at a time per input). */
+  readonly largestRowGroupBytes: readonly number[]
+  readonly rows: number
+  /** Distinct columns across the inputs (the output schema's width, roughly). */
+  readonly columns: number
+}
+
+/** Reads the figures of the inputs' footers (every footer is validated as compact() would). */
+export async function inputFigures (inputs: readonly CompactionInput[]): Promise<InputFigures> {
+  const largestRowGroupBytes: number[] = []
+  const columns = new Set<string>()
+  let rows = 0
+  for (const [i, input] of inputs.entries()) {
+    const segment: Segment = await openSegment(input.path, i, input.label)
+    try {
+      largestRowGroupBytes.push(segment.metadata.row_groups.reduce((m, g) => Math.max(m, Number(g.total_byte_size)), 0))
+      rows += segment.numRows
+      for (const name of segment.columns.keys()) columns.add(name)
+    } finally {
+      await segment.close()
+    }
+  }
+  return { largestRowGroupBytes, rows, columns: columns.size }
+}
+
+/**
+ * Peak bytes of a compaction: BASE + DECODE_FACTOR x sum of the largest row group of each input
+ * + two output files' buffers (2 x min(rows, recordsPerFile) x columns x OUTPUT_BYTES_PER_CELL).
+ */
+export function estimateBytes (figures: InputFigures, recordsPerFile: number): number {
+  const decoded = DECODE_FACTOR * figures.largestRowGroupBytes.reduce((a, b) => a + b, 0)
+  const outputRows = Math.min(figures.rows, recordsPerFile)
+  const output = 2 * outputRows * figures.columns * OUTPUT_BYTES_PER_CELL
+  return BASE_BYTES + decoded + output
+}

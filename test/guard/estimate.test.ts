@@ -1,0 +1,26 @@
+// The memory estimate a compaction reserves: its formula, and the figures it reads from footers.
+import t from 'tap'
+import { join } from 'node:path'
+import { BASE_BYTES, DECODE_FACTOR, OUTPUT_BYTES_PER_CELL, estimateBytes, inputFigures } from '../../src/guard/estimate.ts'
+import { twoSegments } from '../support/http.ts'
+
+t.test('estimate = base + decoded largest row groups + two output files of min(rows, recordsPerFile) rows', async t => {
+  const figures = { largestRowGroupBytes: [1000, 3000], rows: 500, columns: 10 }
+  t.equal(estimateBytes(figures, 80_000), BASE_BYTES + DECODE_FACTOR * 4000 + 2 * 500 * 10 * OUTPUT_BYTES_PER_CELL)
+  t.equal(estimateBytes(figures, 100), BASE_BYTES + DECODE_FACTOR * 4000 + 2 * 100 * 10 * OUTPUT_BYTES_PER_CELL, 'output files hold recordsPerFile rows at most')
+  t.equal(estimateBytes(figures, Infinity), estimateBytes(figures, 80_000), 'one file (Infinity) holds every row')
+})
+
+t.test('the figures come from the footers: rows, distinct current column names, largest row group per input', async t => {
+  const dir = t.testdir()
+  const paths = await twoSegments(dir)
+  const figures = await inputFigures(paths.map(path => ({ path })))
+  t.equal(figures.rows, 4)
+  t.equal(figures.largestRowGroupBytes.length, 2)
+  t.ok(figures.largestRowGroupBytes.every(b => b > 0))
+  t.ok(figures.columns >= 5)
+})
+
+t.test('a bad footer is the engine\'s CMP_ERR_BAD_PARQUET naming the file', async t => {
+  await t.rejects(inputFigures([{ path: join(import.meta.dirname, 'estimate.test.ts'), label: 'x.parquet' }]), { code: 'CMP_ERR_BAD_PARQUET', details: { file: 'x.parquet' } })
+})
