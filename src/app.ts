@@ -68,7 +68,6 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     temp: await TempSpace.create(processTempPrefix(config), config.maxTempBytes),
     state: { draining: false, compactionsInFlight: 0 },
     budget: new MemoryBudget({ limitBytes: config.compactionBudgetBytes, maxQueue: config.maxQueue, queueTimeoutMs: config.queueTimeoutMs }),
-    // a worker's heap may hold a whole budget's worth: one compaction can reserve all of it
     pool: new CompactionPool({ size: config.workers, heapLimitMb: workerHeapLimitMb(config), script: options.workerScript }),
   }
   app.addHook('onClose', async () => {
@@ -100,9 +99,13 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   return app as App
 }
 
-/** Old-generation heap of one worker, in MiB: the compaction budget (typed arrays live outside it), at least 64. */
+/**
+ * Old-generation heap of one worker, in MiB: its share of the compaction budget, at least 64. The
+ * engine's bulk data are typed arrays, outside this heap; a tight heap makes V8 collect early
+ * instead of growing every worker's heap to the whole budget.
+ */
 export function workerHeapLimitMb (config: Config): number {
-  return Math.max(64, Math.ceil(config.compactionBudgetBytes / 1024 ** 2))
+  return Math.max(64, Math.ceil(config.compactionBudgetBytes / config.workers / 1024 ** 2))
 }
 
 /** Maps any error a request can meet to the catalog: Fastify's and its plugins' by code, unknown ones to 500. */
