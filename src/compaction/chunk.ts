@@ -148,6 +148,13 @@ function readIndices (reader: Reader, present: number, dictionarySize: number): 
   return indices
 }
 
+// Copies `length` bytes of PLAIN values at the reader into dst at `at`, after checking they are there.
+function copyPlain (reader: Reader, dst: Uint8Array, at: number, length: number): void {
+  if (length > reader.view.byteLength - reader.offset) throw new Error('page shorter than its values')
+  dst.set(new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, length), at)
+  reader.offset += length
+}
+
 function isDictionaryEncoding (encoding: string): boolean {
   return encoding === 'RLE_DICTIONARY' || encoding === 'PLAIN_DICTIONARY'
 }
@@ -183,6 +190,10 @@ class IntegerSink implements Sink {
   }
 
   values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
+    if (encoding === 'PLAIN' && this.width === 8 && present === n) {
+      copyPlain(reader, new Uint8Array(this.out.buffer), row * 8, n * 8)
+      return
+    }
     let src: Int32Array
     let indices: Int32Array | null = null
     if (encoding === 'PLAIN') src = this.decodePlain(reader, present)
@@ -230,6 +241,11 @@ class DoubleSink implements Sink {
   }
 
   values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
+    if (encoding === 'PLAIN' && this.width === 8 && present === n) {
+      // no nulls: the page's values are the column's bytes
+      copyPlain(reader, new Uint8Array(this.out.buffer), row * 8, n * 8)
+      return
+    }
     let src: Float64Array
     let indices: Int32Array | null = null
     if (encoding === 'PLAIN') src = this.decodePlain(reader, present)
@@ -287,7 +303,7 @@ class TextSink implements Sink {
   private dictionarySize = 0
 
   constructor (rows: number) {
-    this.indices = new Int32Array(rows).fill(-1)
+    this.indices = new Int32Array(rows)
   }
 
   private decodePlain (reader: Reader, count: number): void {
@@ -313,11 +329,11 @@ class TextSink implements Sink {
   values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
     if (isDictionaryEncoding(encoding)) {
       const indices = readIndices(reader, present, this.dictionarySize)
-      for (let i = row, k = 0; i < row + n; i++) if (defs[i] === 1) this.indices[i] = indices[k++]
+      for (let i = row, k = 0; i < row + n; i++) this.indices[i] = defs[i] === 1 ? indices[k++] : -1
     } else if (encoding === 'PLAIN') {
       let next = this.strings.length
       this.decodePlain(reader, present)
-      for (let i = row; i < row + n; i++) if (defs[i] === 1) this.indices[i] = next++
+      for (let i = row; i < row + n; i++) this.indices[i] = defs[i] === 1 ? next++ : -1
     } else throw new UnsupportedChunk(`encoding ${encoding}`)
   }
 

@@ -90,7 +90,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
   const segments: Segment[] = []
   const files: SegmentMeta[] = []
   const begun: string[] = [] // every output file name begun, written or not
-  let closeWriters = async (): Promise<void> => {}
+  let inFlight: Promise<void> = Promise.resolve()
   try {
     for (const [i, input] of options.inputs.entries()) segments.push(await openSegment(input.path, i, input.label))
     const schema = outputSchema(segments)
@@ -114,8 +114,6 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     // A file is gathered here, then written (on the writer thread) while merging goes on; at most
     // one file is in flight, so memory holds two files' columns at most.
     const writers = new FileWriters(options.outDir, schema, { parallel: options.parallelWrite ?? true })
-    closeWriters = () => writers.close()
-    let inFlight: Promise<void> = Promise.resolve()
     const flush = async (n: number): Promise<void> => {
       const prepared = prepareSegmentFile(rows, n, schema, segmentIdFor(bundleKey, inputIds, begun.length))
       rows.dropPrefix(n)
@@ -166,12 +164,12 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     }
     return { files, report }
   } catch (err) {
-    // a failed compaction leaves no output behind: nothing partial can be registered
-    await closeWriters()
+    // a failed compaction leaves no output behind: nothing partial can be registered (once the
+    // file being written has settled, so that it cannot appear after the clean-up)
+    await inFlight.catch(() => {})
     await Promise.all(begun.flatMap(name => [name, name + '.partial']).map(name => rm(join(options.outDir, name), { force: true })))
     throw err
   } finally {
-    await closeWriters()
     await Promise.all(segments.map(s => s.close()))
   }
 }

@@ -1,5 +1,7 @@
-// Where output files are written: on a worker thread, so that encoding and compressing one file
-// overlaps merging the next (the second core), or inline when no worker is wanted.
+// Where output files are written: on a writer thread, so that encoding and compressing one file
+// overlaps merging the next (the second core), or inline when no thread is wanted. The thread is
+// started once and shared by the compactions of the process; it keeps the process alive only
+// while it has files to write.
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { CompactorError } from '../errors.ts'
@@ -7,62 +9,76 @@ import { writeParquetFile, type OutputColumn, type PreparedFile } from './write.
 import type { WriteJob, WriteResult } from './write-worker.ts'
 import type { ColumnValues } from './column.ts'
 
-/** Writes prepared files into a directory; `write` resolves with the file's size. */
+interface Waiter { resolve: (size: number) => void, reject: (err: Error) => void }
+
+/** The shared writer thread and the files it is writing. */
+class WriterThread {
+  private readonly worker: Worker
+  private readonly waiting = new Map<number, Waiter>()
+  private nextId = 0
+  dead = false
+
+  constructor () {
+    this.worker = new Worker(new URL('./write-worker.ts', import.meta.url))
+    this.worker.unref()
+    this.worker.on('message', (result: WriteResult) => {
+      const waiter = this.waiting.get(result.id)
+      this.waiting.delete(result.id)
+      if (this.waiting.size === 0) this.worker.unref()
+      if ('error' in result) waiter?.reject(new Error(result.error))
+      else waiter?.resolve(result.size)
+    })
+    this.worker.on('error', err => this.fail(err))
+    this.worker.on('exit', code => this.fail(new Error(`the file writer thread exited with code ${code}`)))
+  }
+
+  write (job: Omit<WriteJob, 'id'>, transfer: ArrayBuffer[]): Promise<number> {
+    const id = this.nextId++
+    return new Promise<number>((resolve, reject) => {
+      if (this.waiting.size === 0) this.worker.ref()
+      this.waiting.set(id, { resolve, reject })
+      this.worker.postMessage({ ...job, id } satisfies WriteJob, transfer)
+    })
+  }
+
+  private fail (err: Error): void {
+    this.dead = true
+    for (const waiter of this.waiting.values()) waiter.reject(err)
+    this.waiting.clear()
+  }
+}
+
+let thread: WriterThread | null = null
+
+function writerThread (): WriterThread {
+  if (!thread || thread.dead) thread = new WriterThread()
+  return thread
+}
+
+/** Writes prepared files of one compaction into a directory; `write` resolves with the file's size. */
 export class FileWriters {
   private readonly dir: string
   private readonly schema: readonly OutputColumn[]
-  private worker: Worker | null = null
-  private readonly waiting = new Map<number, { resolve: (size: number) => void, reject: (err: Error) => void }>()
-  private nextId = 0
+  private readonly parallel: boolean
 
   constructor (dir: string, schema: readonly OutputColumn[], options: { parallel: boolean }) {
     this.dir = dir
     this.schema = schema
-    if (options.parallel) this.worker = this.startWorker()
+    this.parallel = options.parallel
   }
 
-  /** Writes one file; on a worker the caller may go on while it is written. */
+  /** Writes one file; on the writer thread the caller may go on while it is written. */
   write (file: PreparedFile): Promise<number> {
     const path = join(this.dir, file.fileName)
-    if (!this.worker) {
+    if (!this.parallel) {
       try {
         return Promise.resolve(writeParquetFile(path, this.schema, file.columns, file.n))
       } catch (err) {
         return Promise.reject(asOutputError(err, file.fileName))
       }
     }
-    const id = this.nextId++
-    const job: WriteJob = { id, path, schema: this.schema, columns: file.columns, n: file.n }
-    return new Promise<number>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject: err => reject(asOutputError(err, file.fileName)) })
-      this.worker!.postMessage(job, transferables(file.columns))
-    })
-  }
-
-  /** Stops the worker; files still being written are failed. */
-  async close (): Promise<void> {
-    const worker = this.worker
-    this.worker = null
-    if (worker) await worker.terminate()
-    this.failAll(new Error('the file writer stopped'))
-  }
-
-  private startWorker (): Worker {
-    const worker = new Worker(new URL('./write-worker.ts', import.meta.url))
-    worker.on('message', (result: WriteResult) => {
-      const waiter = this.waiting.get(result.id)
-      this.waiting.delete(result.id)
-      if ('error' in result) waiter?.reject(new Error(result.error))
-      else waiter?.resolve(result.size)
-    })
-    worker.on('error', err => this.failAll(err))
-    worker.on('exit', code => { if (code !== 0) this.failAll(new Error(`the file writer exited with code ${code}`)) })
-    return worker
-  }
-
-  private failAll (err: Error): void {
-    for (const waiter of this.waiting.values()) waiter.reject(err)
-    this.waiting.clear()
+    return writerThread().write({ path, schema: this.schema, columns: file.columns, n: file.n }, transferables(file.columns))
+      .catch(err => { throw asOutputError(err, file.fileName) })
   }
 }
 
