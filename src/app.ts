@@ -68,7 +68,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     temp: await TempSpace.create(processTempPrefix(config), config.maxTempBytes),
     state: { draining: false, compactionsInFlight: 0 },
     budget: new MemoryBudget({ limitBytes: config.compactionBudgetBytes, maxQueue: config.maxQueue, queueTimeoutMs: config.queueTimeoutMs }),
-    pool: new CompactionPool({ size: config.workers, heapLimitMb: workerHeapLimitMb(config), script: options.workerScript }),
+    pool: new CompactionPool({ size: config.workers, heapLimitMb: workerHeapLimitMb(config), timeoutMs: config.compactionTimeoutMs, script: options.workerScript }),
   }
   app.addHook('onClose', async () => {
     await service.pool.close()

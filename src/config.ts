@@ -63,6 +63,8 @@ export interface Config {
   readonly queueTimeoutMs: number
   /** Compaction worker threads (compactions running at once at most). */
   readonly workers: number
+  /** A compaction running longer is stopped (its worker terminated): 422 CMP_ERR_COMPACTION_TIMEOUT. */
+  readonly compactionTimeoutMs: number
   /** How long a shutdown waits for in-flight compactions. */
   readonly shutdownTimeoutMs: number
 }
@@ -98,6 +100,7 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   MAX_QUEUE: 'requests waiting for memory budget at most (64)',
   QUEUE_TIMEOUT_MS: 'longest wait for memory budget (30000)',
   WORKERS: 'compaction worker threads (the number of cores)',
+  COMPACTION_TIMEOUT_MS: 'longest run of one compaction before its worker is stopped (600000)',
   SHUTDOWN_TIMEOUT_MS: 'how long SIGTERM waits for in-flight compactions (30000)',
 }
 
@@ -146,6 +149,7 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     maxQueue: read.integer('MAX_QUEUE', 64, 0),
     queueTimeoutMs: read.integer('QUEUE_TIMEOUT_MS', 30_000, 1),
     workers: read.integer('WORKERS', availableParallelism(), 1, 1024),
+    compactionTimeoutMs: read.integer('COMPACTION_TIMEOUT_MS', 600_000, 1),
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 30_000, 0),
     ...overrides,
   }

@@ -13,6 +13,8 @@ export interface PoolOptions {
   readonly size: number
   /** Old-generation heap limit of each worker, in MiB. */
   readonly heapLimitMb: number
+  /** A job running longer is stopped (its worker terminated) with CMP_ERR_COMPACTION_TIMEOUT. */
+  readonly timeoutMs: number
   /** The worker's entry module (tests give one that can hold a job). */
   readonly script?: URL
 }
@@ -41,6 +43,7 @@ const ENTRY = new URL('./compact-worker.ts', import.meta.url)
 export class CompactionPool {
   readonly size: number
   private readonly heapLimitMb: number
+  private readonly timeoutMs: number
   private readonly script: URL
   private readonly slots = new Set<Slot>()
   private readonly waiting: Task[] = []
@@ -49,6 +52,7 @@ export class CompactionPool {
   constructor (options: PoolOptions) {
     this.size = options.size
     this.heapLimitMb = options.heapLimitMb
+    this.timeoutMs = options.timeoutMs
     this.script = options.script ?? ENTRY
   }
 
@@ -118,7 +122,15 @@ export class CompactionPool {
       this.retire(slot)
     }
     task.signal?.addEventListener('abort', onAbort, { once: true })
-    const cleanup = (): void => task.signal?.removeEventListener('abort', onAbort)
+    // a hostile input can keep a decoder busy for ever: past the time limit the worker is stopped
+    const timer = setTimeout(() => {
+      this.finish(slot, new CompactorError('CMP_ERR_COMPACTION_TIMEOUT', undefined, { timeout_ms: this.timeoutMs }))
+      this.retire(slot)
+    }, this.timeoutMs)
+    const cleanup = (): void => {
+      clearTimeout(timer)
+      task.signal?.removeEventListener('abort', onAbort)
+    }
     // the slot's task is answered through finish(); the listener goes with it
     slot.task = { ...task, resolve: r => { cleanup(); task.resolve(r) }, reject: e => { cleanup(); task.reject(e) } }
     slot.worker.postMessage({ type: 'run', job: task.job, outDir: task.outDir } satisfies ToWorker)

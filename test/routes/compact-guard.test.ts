@@ -113,6 +113,20 @@ t.test('a worker that runs out of heap fails its request with CMP_ERR_COMPACTION
   await assertNoTempFiles(t, app)
 })
 
+t.test('a compaction past COMPACTION_TIMEOUT_MS is stopped: 422 CMP_ERR_COMPACTION_TIMEOUT, the next succeeds', async t => {
+  const app = await hangApp(t, { compactionTimeoutMs: 5000 })
+  const dir = t.testdir()
+  const res = await app.inject({ method: 'POST', url: '/compact', ...await multipart(await files(dir, ['hang-a.parquet', 'b.parquet'])) })
+  t.equal(res.statusCode, 422)
+  t.equal((contract.check(t, 'POST', '/compact', res) as { code: string }).code, 'CMP_ERR_COMPACTION_TIMEOUT')
+  assertIdle(t, app)
+  await assertNoTempFiles(t, app)
+  const next = await app.inject({ method: 'POST', url: '/compact', ...await multipart(await files(dir)) })
+  t.equal(next.statusCode, 200, 'a fresh worker serves the next request')
+  await until('the stopped worker to be replaced', () => app.service.pool.workers === 1)
+  assertIdle(t, app)
+})
+
 t.test('a client that disconnects cancels its compaction: worker stopped, budget back to zero, temp files gone', async t => {
   const app = await hangApp(t)
   await app.listen({ port: 0, host: '127.0.0.1' })
