@@ -76,10 +76,10 @@ export async function floorPass (task: FloorTask): Promise<FloorResult> {
       }
     }
     if (rows.count > 0) await flush()
-    await inFlight
   } finally {
-    await writers.close()
+    await inFlight.catch(() => {}) // the shared writer thread finishes the file in flight
   }
+  await inFlight
   result.sketch_merges = aggregator.stats.sketchMerges
   return result
 }
