@@ -120,6 +120,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
       begun.push(prepared.fileName)
       const previous = inFlight
       const written = writers.write(prepared)
+      written.catch(() => {}) // may fail while an earlier file is still being delivered: awaited below
       inFlight = (async () => {
         await previous
         const file: SegmentMeta = { ...prepared.meta, file_size: await written }
