@@ -47,6 +47,8 @@ export interface Config {
   readonly maxTempBytes: number
   /** When set, POST /compact requires `Authorization: Bearer <token>`. */
   readonly apiToken: string | undefined
+  /** When set, the debug endpoints require `Authorization: Bearer <token>`; unset, they answer loopback only. */
+  readonly debugToken: string | undefined
   readonly http: HttpSourceConfig
   readonly s3: S3Config
   readonly uploads: UploadLimits
@@ -78,6 +80,7 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   TEMP_DIR: 'parent of the temporary directory (the OS temp dir)',
   MAX_TEMP_BYTES: 'temporary disk budget for all requests (10 GiB)',
   API_TOKEN: 'bearer token required by POST /compact (unset: none)',
+  DEBUG_TOKEN: 'bearer token required by /debug/* (unset: /debug/* answers loopback connections only)',
   HTTP_ALLOWED_HOSTS: 'comma-separated hosts http(s) segments may come from: host, host:port, *.domain (none)',
   HTTP_MAX_BYTES: 'largest http(s) segment (1 GiB)',
   HTTP_TIMEOUT_MS: 'time limit of one http(s) fetch, redirects included (60000)',
@@ -121,6 +124,7 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     tempDir: resolve(read.text('TEMP_DIR', tmpdir())),
     maxTempBytes: read.integer('MAX_TEMP_BYTES', 10 * GiB),
     apiToken: read.optional('API_TOKEN'),
+    debugToken: read.optional('DEBUG_TOKEN'),
     http: {
       allowedHosts: read.list('HTTP_ALLOWED_HOSTS'),
       maxBytes: read.integer('HTTP_MAX_BYTES', GiB),

@@ -20,6 +20,7 @@ export const ERRORS = {
   CMP_ERR_BAD_JSON: { status: 400, message: 'the request body is not valid JSON' },
   CMP_ERR_BAD_URL: { status: 400, message: 'unsupported or malformed URL' },
   CMP_ERR_UNAUTHORIZED: { status: 401, message: 'a valid bearer token is required' },
+  CMP_ERR_DEBUG_FORBIDDEN: { status: 403, message: 'the debug endpoints answer loopback connections only unless DEBUG_TOKEN is set' },
   CMP_ERR_PATH_FORBIDDEN: { status: 403, message: 'the path is outside the storage root' },
   CMP_ERR_HOST_FORBIDDEN: { status: 403, message: 'the host is not in the allow-list' },
   CMP_ERR_NOT_FOUND: { status: 404, message: 'no such route' },

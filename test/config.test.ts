@@ -15,13 +15,13 @@ t.test('defaults: port 8080 on 0.0.0.0, storage root ./data, 2 MiB target files,
 
 t.test('every variable is read and parsed', async t => {
   const config = loadConfig({
-    PORT: '9000', HOST: '127.0.0.1', STORAGE_ROOT: '/srv/lake', API_TOKEN: 'x', HTTP_ALLOWED_HOSTS: 'A.example.com, *.s3.amazonaws.com,minio:9000',
+    PORT: '9000', HOST: '127.0.0.1', STORAGE_ROOT: '/srv/lake', API_TOKEN: 'x', DEBUG_TOKEN: 'd', HTTP_ALLOWED_HOSTS: 'A.example.com, *.s3.amazonaws.com,minio:9000',
     HTTP_MAX_BYTES: '10', HTTP_TIMEOUT_MS: '20', HTTP_MAX_REDIRECTS: '1', S3_ENDPOINT: 'http://minio:9000', S3_REGION: 'eu-west-1',
     S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_FORCE_PATH_STYLE: 'true', MAX_FILE_BYTES: '5', MAX_FILES: '6', MAX_REQUEST_BYTES: '7',
     MAX_MANIFEST_BYTES: '8', MAX_TEMP_BYTES: '9', TARGET_FILE_BYTES: '11', RECORDS_PER_FILE: '12', MEMORY_LIMIT_BYTES: '13', SHUTDOWN_TIMEOUT_MS: '14', LOG_LEVEL: 'debug', TEMP_DIR: '/scratch',
   })
   t.match(config, {
-    port: 9000, host: '127.0.0.1', storageRoot: '/srv/lake', apiToken: 'x', targetFileBytes: 11, recordsPerFile: 12, memoryLimitBytes: 13, shutdownTimeoutMs: 14, maxTempBytes: 9, logLevel: 'debug', tempDir: '/scratch',
+    port: 9000, host: '127.0.0.1', storageRoot: '/srv/lake', apiToken: 'x', debugToken: 'd', targetFileBytes: 11, recordsPerFile: 12, memoryLimitBytes: 13, shutdownTimeoutMs: 14, maxTempBytes: 9, logLevel: 'debug', tempDir: '/scratch',
     http: { allowedHosts: ['a.example.com', '*.s3.amazonaws.com', 'minio:9000'], maxBytes: 10, timeoutMs: 20, maxRedirects: 1 },
     s3: { endpoint: 'http://minio:9000', region: 'eu-west-1', accessKeyId: 'k', secretAccessKey: 's', forcePathStyle: true },
     uploads: { maxFileBytes: 5, maxFiles: 6, maxRequestBytes: 7, maxManifestBytes: 8 },
