@@ -1,7 +1,9 @@
 // The memory a compaction is expected to need at its peak, from its inputs' parquet footers: what
 // it reserves from the budget before it starts. README "Memory guards" has the formula.
-import { openSegment, type Segment } from '../compaction/segment.ts'
+import { basename } from 'node:path'
 import type { CompactionInput } from '../compaction/compact.ts'
+import { currentName } from '../compaction/schema.ts'
+import { readFooterFigures } from './footer.ts'
 
 /** Fixed part of every compaction: the worker and writer isolates, the engine's scratch, the footers. */
 export const BASE_BYTES = 80 * 1024 * 1024
@@ -19,20 +21,19 @@ export interface InputFigures {
   readonly columns: number
 }
 
-/** Reads the figures of the inputs' footers (every footer is validated as compact() would). */
+/**
+ * Reads the figures of the inputs' footers. Only what the estimate needs is decoded (footer.ts); the
+ * engine validates each footer in full when it opens the segment on the worker.
+ */
 export async function inputFigures (inputs: readonly CompactionInput[]): Promise<InputFigures> {
   const largestRowGroupBytes: number[] = []
   const columns = new Set<string>()
   let rows = 0
-  for (const [i, input] of inputs.entries()) {
-    const segment: Segment = await openSegment(input.path, i, input.label)
-    try {
-      largestRowGroupBytes.push(segment.metadata.row_groups.reduce((m, g) => Math.max(m, Number(g.total_byte_size)), 0))
-      rows += segment.numRows
-      for (const name of segment.columns.keys()) columns.add(name)
-    } finally {
-      await segment.close()
-    }
+  for (const input of inputs) {
+    const footer = await readFooterFigures(input.path, input.label ?? basename(input.path))
+    largestRowGroupBytes.push(footer.largestRowGroupBytes)
+    rows += footer.rows
+    for (const name of footer.columns) columns.add(currentName(name))
   }
   return { largestRowGroupBytes, rows, columns: columns.size }
 }

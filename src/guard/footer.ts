@@ -1,0 +1,242 @@
+// The figures the memory estimate needs, read straight from a parquet footer's Thrift compact bytes:
+// rows, column names and the largest row group. The main thread reads every footer of every request
+// before it reserves memory, including requests the queue then refuses; a full metadata decode
+// allocated ~200 KB of short-lived objects per 7 KB footer (bench/load.ts at 128 concurrent uploads:
+// 700 MB of garbage in 10 s, most of the main heap's peak). This walk allocates one string per
+// column and nothing per statistic. The engine validates the whole footer again in the worker.
+import { open } from 'node:fs/promises'
+import { CompactorError, asCompactorError } from '../errors.ts'
+import { MAX_FOOTER_BYTES } from '../compaction/segment.ts'
+
+export interface FooterFigures {
+  readonly rows: number
+  /** Names of the leaf columns, as written (legacy names not mapped). */
+  readonly columns: readonly string[]
+  /** total_byte_size of the largest row group (uncompressed). */
+  readonly largestRowGroupBytes: number
+}
+
+const MAGIC = 0x31524150 // "PAR1"
+/** Nesting deeper than any parquet footer: a hostile footer cannot recurse the stack away. */
+const MAX_DEPTH = 32
+
+// Thrift compact protocol types
+const T_STOP = 0
+const T_TRUE = 1
+const T_FALSE = 2
+const T_BYTE = 3
+const T_I16 = 4
+const T_I32 = 5
+const T_I64 = 6
+const T_DOUBLE = 7
+const T_BINARY = 8
+const T_LIST = 9
+const T_SET = 10
+const T_MAP = 11
+const T_STRUCT = 12
+
+/** Reads a segment's footer figures; a file that is not parquet is CMP_ERR_BAD_PARQUET naming it. */
+export async function readFooterFigures (path: string, label: string): Promise<FooterFigures> {
+  const bad = (why: string): CompactorError => new CompactorError('CMP_ERR_BAD_PARQUET', `${label}: ${why}`, { file: label })
+  let handle
+  try {
+    handle = await open(path, 'r')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CompactorError('CMP_ERR_INPUT_NOT_FOUND', label, { file: label })
+    throw asCompactorError(err, 'CMP_ERR_BAD_PARQUET', label, { file: label })
+  }
+  try {
+    const size = (await handle.stat()).size
+    if (size < 12) throw bad(`too short for parquet (${size} bytes)`)
+    const tail = Buffer.alloc(8)
+    const head = Buffer.alloc(4)
+    await handle.read(tail, 0, 8, size - 8)
+    await handle.read(head, 0, 4, 0)
+    if (head.readUInt32LE(0) !== MAGIC || tail.readUInt32LE(4) !== MAGIC) throw bad('missing PAR1 magic')
+    const length = tail.readUInt32LE(0)
+    if (length > size - 12) throw bad(`footer claims ${length} bytes, file has ${size}`)
+    if (length > MAX_FOOTER_BYTES) throw bad(`footer of ${length} bytes exceeds the ${MAX_FOOTER_BYTES} limit`)
+    const footer = Buffer.alloc(length)
+    const { bytesRead } = await handle.read(footer, 0, length, size - 8 - length)
+    if (bytesRead !== length) throw bad('file shrank while being read')
+    try {
+      return footerFigures(footer)
+    } catch (err) {
+      throw bad(`unreadable footer (${(err as Error).message})`)
+    }
+  } finally {
+    await handle.close()
+  }
+}
+
+/** The figures of a FileMetaData struct in Thrift compact encoding; throws on malformed bytes. */
+export function footerFigures (bytes: Uint8Array): FooterFigures {
+  const r = new Reader(bytes)
+  const columns: string[] = []
+  let rows = -1
+  let largest = 0
+  r.fields(0, (id, type) => {
+    if (id === 2 && type === T_LIST) {
+      // schema: list<SchemaElement>; the root is the first element, leaves have no num_children
+      r.list(0, () => {
+        let name: string | undefined
+        let children = 0
+        r.fields(1, (fid, ftype) => {
+          if (fid === 4 && ftype === T_BINARY) name = r.string()
+          else if (fid === 5 && ftype === T_I32) children = r.varint()
+          else r.skip(ftype, 1)
+        })
+        if (children === 0 && name !== undefined) columns.push(name)
+      })
+    } else if (id === 3 && type === T_I64) {
+      rows = r.zigzag()
+    } else if (id === 4 && type === T_LIST) {
+      // row_groups: list<RowGroup>; field 2 is total_byte_size
+      r.list(0, () => {
+        r.fields(1, (fid, ftype) => {
+          if (fid === 2 && ftype === T_I64) largest = Math.max(largest, r.zigzag())
+          else r.skip(ftype, 1)
+        })
+      })
+    } else {
+      r.skip(type, 0)
+    }
+  })
+  if (rows < 0) throw new Error('no num_rows')
+  return { rows, columns, largestRowGroupBytes: largest }
+}
+
+/** A cursor over Thrift compact bytes that checks every bound. */
+class Reader {
+  private readonly bytes: Uint8Array
+  private pos = 0
+  /** Element type of the list header read last. */
+  private elementType = 0
+  constructor (bytes: Uint8Array) {
+    this.bytes = bytes
+  }
+
+  private byte (): number {
+    if (this.pos >= this.bytes.length) throw new Error('truncated')
+    return this.bytes[this.pos++]
+  }
+
+  /** An unsigned varint (at most 2^53 - 1: anything a footer can mean). */
+  varint (): number {
+    let value = 0
+    let scale = 1
+    for (let i = 0; i < 8; i++) {
+      const b = this.byte()
+      value += (b & 0x7f) * scale
+      if ((b & 0x80) === 0) {
+        if (!Number.isSafeInteger(value)) break
+        return value
+      }
+      scale *= 128
+    }
+    throw new Error('varint too long')
+  }
+
+  /** A zigzag-encoded signed varint. */
+  zigzag (): number {
+    const n = this.varint()
+    return n % 2 === 0 ? n / 2 : -(n + 1) / 2
+  }
+
+  string (): string {
+    const length = this.varint()
+    if (length > this.bytes.length - this.pos) throw new Error('truncated')
+    const s = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + this.pos, length).toString('utf8')
+    this.pos += length
+    return s
+  }
+
+  /** Calls onField for each field of a struct with its id and type; onField must consume the value. */
+  fields (depth: number, onField: (id: number, type: number) => void): void {
+    if (depth > MAX_DEPTH) throw new Error('nested too deep')
+    let id = 0
+    for (;;) {
+      const header = this.byte()
+      const type = header & 0x0f
+      if (type === T_STOP) return
+      const delta = header >> 4
+      id = delta === 0 ? this.zigzag() : id + delta
+      onField(id, type)
+    }
+  }
+
+  /** Calls onElement once per element of a list of structs; a list of anything else is an error. */
+  list (depth: number, onElement: () => void): void {
+    const size = this.listHeader()
+    if (this.elementType !== T_STRUCT) throw new Error('unexpected list element type')
+    // each element takes one byte at least: a size beyond the bytes left is a lie
+    if (size > this.bytes.length - this.pos) throw new Error('truncated')
+    for (let i = 0; i < size; i++) {
+      if (depth + 1 > MAX_DEPTH) throw new Error('nested too deep')
+      onElement()
+    }
+  }
+
+  /** Reads a list header: returns its size and leaves its element type in elementType. */
+  private listHeader (): number {
+    const header = this.byte()
+    const short = header >> 4
+    this.elementType = header & 0x0f
+    return short === 15 ? this.varint() : short
+  }
+
+  /** Skips a value of the given type. */
+  skip (type: number, depth: number): void {
+    if (depth > MAX_DEPTH) throw new Error('nested too deep')
+    switch (type) {
+      case T_TRUE: case T_FALSE: return // a struct field's bool lives in its header
+      case T_BYTE: this.byte(); return
+      case T_I16: case T_I32: case T_I64: this.varint(); return
+      case T_DOUBLE: this.advance(8); return
+      case T_BINARY: this.advance(this.varint()); return
+      case T_LIST: case T_SET: {
+        const size = this.listHeader()
+        const element = this.elementType
+        if (size > this.bytes.length - this.pos) throw new Error('truncated')
+        // in a list a bool is one byte
+        for (let i = 0; i < size; i++) element === T_TRUE || element === T_FALSE ? this.byte() : this.skip(element, depth + 1)
+        return
+      }
+      case T_MAP: {
+        const size = this.varint()
+        if (size === 0) return
+        const kinds = this.byte()
+        if (size > this.bytes.length - this.pos) throw new Error('truncated')
+        for (let i = 0; i < size; i++) {
+          this.skipElement(kinds >> 4, depth + 1)
+          this.skipElement(kinds & 0x0f, depth + 1)
+        }
+        return
+      }
+      case T_STRUCT: this.skipStruct(depth + 1); return
+      default: throw new Error(`unknown thrift type ${type}`)
+    }
+  }
+
+  /** Skips a struct's fields up to its stop byte (no callback: skipping allocates nothing). */
+  private skipStruct (depth: number): void {
+    if (depth > MAX_DEPTH) throw new Error('nested too deep')
+    for (;;) {
+      const header = this.byte()
+      const type = header & 0x0f
+      if (type === T_STOP) return
+      if (header >> 4 === 0) this.varint() // a long-form field id
+      this.skip(type, depth)
+    }
+  }
+
+  private skipElement (type: number, depth: number): void {
+    if (type === T_TRUE || type === T_FALSE) this.byte()
+    else this.skip(type, depth)
+  }
+
+  private advance (n: number): void {
+    if (n > this.bytes.length - this.pos) throw new Error('truncated')
+    this.pos += n
+  }
+}

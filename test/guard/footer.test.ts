@@ -1,0 +1,110 @@
+// The estimate's footer walk: the same rows, columns and largest row group as a full metadata
+// decode (hyparquet), on generated and real segments, and only CMP_ERR_BAD_PARQUET for broken ones.
+import t from 'tap'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parquetMetadata } from 'hyparquet'
+import { footerFigures, readFooterFigures } from '../../src/guard/footer.ts'
+import { fixtureFolders, needsFixtures } from '../helpers.ts'
+import { writeSegment, type RowSpec } from '../support/segments.ts'
+
+/** What a full decode says: rows, leaf column names, largest row group's total_byte_size. */
+function expected (file: Buffer): { rows: number, columns: string[], largestRowGroupBytes: number } {
+  const metadata = parquetMetadata(new Uint8Array(file).buffer)
+  return {
+    rows: Number(metadata.num_rows),
+    columns: metadata.schema.slice(1).filter(e => !e.num_children).map(e => e.name),
+    largestRowGroupBytes: metadata.row_groups.reduce((m, g) => Math.max(m, Number(g.total_byte_size)), 0),
+  }
+}
+
+function footerOf (file: Buffer): Buffer {
+  const length = file.readUInt32LE(file.length - 8)
+  return file.subarray(file.length - 8 - length, file.length - 8)
+}
+
+const rows = (n: number): RowSpec[] => Array.from({ length: n }, (_, i) => ({
+  name: `m${i % 3}`, tid: BigInt(i), ts: 1_756_339_200_000 + i * 10_000, values: [i, i + 1], attrs: { 'resource.host': `h${i % 5}`, 'metric.n': BigInt(i), 'metric.ok': i % 2 === 0 },
+}))
+
+t.test('generated segments: the walk agrees with hyparquet (several row groups, codecs, legacy names, encodings)', async t => {
+  const dir = t.testdir()
+  const variants = [
+    { rowGroupSize: 7 }, { codec: 'SNAPPY' as const }, { legacy: true, omitRollups: ['p90'] }, { tidAsString: true },
+    { encodings: { 'resource.host': 'DELTA_BYTE_ARRAY' as const } }, {},
+  ]
+  for (const [i, options] of variants.entries()) {
+    const path = join(dir, `s${i}.parquet`)
+    await writeSegment(path, rows(40 + i), options)
+    const file = readFileSync(path)
+    t.same(footerFigures(footerOf(file)), expected(file), JSON.stringify(options))
+    t.same(await readFooterFigures(path, 'x'), expected(file))
+  }
+})
+
+t.test('every real fixture: the walk agrees with hyparquet', needsFixtures, async t => {
+  let n = 0
+  for (const files of fixtureFolders().values()) {
+    for (const path of files) {
+      const file = readFileSync(path)
+      t.same(footerFigures(footerOf(file)), expected(file), path)
+      n++
+    }
+  }
+  t.comment(`${n} fixture footers compared`)
+})
+
+t.test('broken files and footers: CMP_ERR_BAD_PARQUET naming the file, never a hang or another error', async t => {
+  const dir = t.testdir()
+  const path = join(dir, 'good.parquet')
+  await writeSegment(path, rows(30), { rowGroupSize: 10 })
+  const good = readFileSync(path)
+  const footerStart = good.length - 8 - good.readUInt32LE(good.length - 8)
+  const broken = join(dir, 'broken.parquet')
+  const unexpected: string[] = []
+  let refused = 0
+  let read = 0
+  const attempt = async (bytes: Buffer, what: string): Promise<void> => {
+    writeFileSync(broken, bytes)
+    try {
+      const figures = await readFooterFigures(broken, 'b.parquet')
+      // a flip inside a value can still parse; what it gives must be figures, not garbage types
+      if (!Number.isSafeInteger(figures.rows) || !figures.columns.every(c => typeof c === 'string')) unexpected.push(`${what}: ${JSON.stringify(figures)}`)
+      read++
+    } catch (err) {
+      const e = err as { code?: string, details?: { file?: string } }
+      if (e.code !== 'CMP_ERR_BAD_PARQUET' || e.details?.file !== 'b.parquet') unexpected.push(`${what}: ${String(err)}`)
+      refused++
+    }
+  }
+  const lying = Buffer.from(good)
+  lying.writeUInt32LE(0xfffffff0, good.length - 8)
+  for (const [bytes, what] of [[Buffer.from('PAR1'), 'too short'], [Buffer.concat([Buffer.from('XXXX'), good.subarray(4)]), 'no magic'], [lying, 'footer length beyond the file']] as const) {
+    writeFileSync(broken, bytes)
+    await t.rejects(readFooterFigures(broken, 'b.parquet'), { code: 'CMP_ERR_BAD_PARQUET', details: { file: 'b.parquet' } }, what)
+  }
+  // every truncation of the footer and a bit flip in each of its bytes
+  let random = 7
+  for (let cut = footerStart; cut < good.length - 8; cut += 3) {
+    const truncated = Buffer.concat([good.subarray(0, footerStart), good.subarray(footerStart, cut), Buffer.alloc(4), Buffer.from('PAR1')])
+    truncated.writeUInt32LE(cut - footerStart, truncated.length - 8)
+    await attempt(truncated, `footer cut at ${cut - footerStart}`)
+  }
+  for (let i = footerStart; i < good.length - 8; i++) {
+    const flipped = Buffer.from(good)
+    random = (random * 1103515245 + 12345) & 0x7fffffff
+    flipped[i] ^= 1 << (random % 8)
+    await attempt(flipped, `bit flip at ${i}`)
+  }
+  t.same(unexpected, [], 'every broken footer is CMP_ERR_BAD_PARQUET or readable figures')
+  t.ok(refused > 100, `${refused} refused, ${read} still readable`)
+  await t.rejects(readFooterFigures(join(dir, 'none.parquet'), 'none.parquet'), { code: 'CMP_ERR_INPUT_NOT_FOUND' })
+})
+
+t.test('a list claiming more elements than bytes left, or nesting past the limit, is refused at once', async t => {
+  // FileMetaData { 2: list<struct> of 2^31 elements } and a struct nested 100 deep
+  t.throws(() => footerFigures(Uint8Array.from([0x29, 0xfc, 0xff, 0xff, 0xff, 0xff, 0x07])), /truncated/)
+  const deep = Buffer.concat([Buffer.from([0x1c]), Buffer.alloc(100, 0x1c), Buffer.alloc(101, 0)])
+  t.throws(() => footerFigures(deep), /nested too deep/)
+  t.throws(() => footerFigures(Uint8Array.from([0x15, 0x02, 0x00])), /no num_rows/, 'a footer without num_rows')
+})
