@@ -25,6 +25,7 @@ export const ERRORS = {
   CMP_ERR_HOST_FORBIDDEN: { status: 403, message: 'the host is not in the allow-list' },
   CMP_ERR_NOT_FOUND: { status: 404, message: 'no such route' },
   CMP_ERR_NOT_ACCEPTABLE: { status: 406, message: 'the response can be application/x-tar or application/vnd.apache.parquet' },
+  CMP_ERR_PROFILE_IN_PROGRESS: { status: 409, message: 'a CPU profile is already being captured: retry when it ends' },
   CMP_ERR_FILE_TOO_LARGE: { status: 413, message: 'an input file exceeds the size limit' },
   CMP_ERR_TOO_MANY_FILES: { status: 413, message: 'too many files in one request' },
   CMP_ERR_REQUEST_TOO_LARGE: { status: 413, message: 'the request exceeds the size limit' },

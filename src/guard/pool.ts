@@ -35,6 +35,16 @@ interface Slot {
   settled: boolean
   /** Terminating after an abandoned job: never given another. */
   retiring: boolean
+  /** Its name in profiles: worker-<threadId>. */
+  readonly thread: string
+  /** Profile requests waiting for this worker's answer, by request id. */
+  readonly profileReplies: Map<number, (data: Uint8Array | null) => void>
+}
+
+/** A worker's part of a profile: its thread and encoded profile, null when it was lost (exited, no answer in time). */
+export interface WorkerProfile {
+  readonly thread: string
+  readonly data: Uint8Array | null
 }
 
 /**
@@ -56,6 +66,9 @@ export class CompactionPool {
   private readonly slots = new Set<Slot>()
   private readonly waiting: Task[] = []
   private closed = false
+  /** The CPU profile the workers take, while one is being captured, and the workers asked to. */
+  private cpuProfile: { readonly intervalMicros: number, readonly durationMillis: number, readonly profiled: Set<Slot> } | null = null
+  private lastProfileId = 0
 
   constructor (options: PoolOptions) {
     this.size = options.size
@@ -107,6 +120,55 @@ export class CompactionPool {
     this.slots.clear()
   }
 
+  /** Starts a CPU profile on every live worker, and on each one started until stopCpuProfiles(). */
+  startCpuProfiles (intervalMicros: number, durationMillis: number): void {
+    this.cpuProfile = { intervalMicros, durationMillis, profiled: new Set() }
+    for (const slot of this.slots) this.startCpuProfile(slot)
+  }
+
+  /**
+   * Stops the workers' CPU profiles and collects them. A worker that exited during the capture, or
+   * does not answer within waitMs (busy in a long synchronous stretch), gives null.
+   */
+  async stopCpuProfiles (waitMs: number): Promise<WorkerProfile[]> {
+    const profiled = this.cpuProfile?.profiled ?? new Set<Slot>()
+    this.cpuProfile = null
+    return Promise.all([...profiled].map(async slot => ({
+      thread: slot.thread,
+      data: this.slots.has(slot) ? await this.askProfile(slot, id => ({ type: 'cpu-profile-stop', id }), waitMs) : null,
+    })))
+  }
+
+  /** Every live worker's heap profile; one that does not answer within waitMs gives null. */
+  async heapProfiles (waitMs: number): Promise<WorkerProfile[]> {
+    return Promise.all([...this.slots].map(async slot => ({
+      thread: slot.thread,
+      data: await this.askProfile(slot, id => ({ type: 'heap-profile', id }), waitMs),
+    })))
+  }
+
+  private startCpuProfile (slot: Slot): void {
+    if (!this.cpuProfile) return
+    this.cpuProfile.profiled.add(slot)
+    const { intervalMicros, durationMillis } = this.cpuProfile
+    slot.worker.postMessage({ type: 'cpu-profile-start', intervalMicros, durationMillis } satisfies ToWorker)
+  }
+
+  /** Sends a profile request to a worker; its answer, or null on exit or after waitMs. */
+  private askProfile (slot: Slot, request: (id: number) => ToWorker, waitMs: number): Promise<Uint8Array | null> {
+    const id = ++this.lastProfileId
+    return new Promise(resolve => {
+      const timer = setTimeout(() => answer(null), waitMs)
+      const answer = (data: Uint8Array | null): void => {
+        clearTimeout(timer)
+        slot.profileReplies.delete(id)
+        resolve(data)
+      }
+      slot.profileReplies.set(id, answer)
+      slot.worker.postMessage(request(id))
+    })
+  }
+
   private dispatch (): void {
     while (this.waiting.length > 0) {
       const task = this.waiting[0]
@@ -146,8 +208,9 @@ export class CompactionPool {
 
   private start (): Slot {
     const worker = new Worker(this.script, { resourceLimits: { maxOldGenerationSizeMb: this.heapLimitMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } })
-    const slot: Slot = { worker, task: null, settled: true, retiring: false }
+    const slot: Slot = { worker, task: null, settled: true, retiring: false, thread: `worker-${worker.threadId}`, profileReplies: new Map() }
     this.slots.add(slot)
+    this.startCpuProfile(slot)
     worker.on('message', (message: FromWorker) => this.receive(slot, message))
     worker.on('error', err => {
       const oom = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
@@ -157,6 +220,7 @@ export class CompactionPool {
     worker.once('online', () => { online = true })
     worker.on('exit', code => {
       this.finish(slot, new CompactorError('CMP_ERR_COMPACTION_OOM', `the worker exited (code ${code})`))
+      for (const answer of [...slot.profileReplies.values()]) answer(null)
       this.slots.delete(slot)
       if (this.closed) return
       // replaced at once, so the pool keeps its size (a worker that never came up is replaced on demand only)
@@ -167,6 +231,7 @@ export class CompactionPool {
   }
 
   private receive (slot: Slot, message: FromWorker): void {
+    if (message.type === 'profile') return slot.profileReplies.get(message.id)?.(message.data)
     const task = slot.task
     if (!task || slot.settled) return
     switch (message.type) {
