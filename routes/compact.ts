@@ -72,7 +72,10 @@ export default async function compactRoutes (app: FastifyInstance, { service, op
         })
         : await readBundle(request.body as BundleManifest, { storage, temp, defaultRecordsPerFile: config.recordsPerFile, targetFileBytes: config.targetFileBytes, format })
       reservation = await service.budget.reserve(await estimate(job), cancel.signal)
-      await deliver(job, reply, { storage, temp, log: request.log, run: (job, outDir, onFile) => service.pool.run(job, outDir, onFile, cancel.signal) })
+      service.metrics.compactionEnded(await deliver(job, reply, { storage, temp, log: request.log, run: (job, outDir, onFile) => service.pool.run(job, outDir, onFile, cancel.signal) }))
+    } catch (err) {
+      service.metrics.compactionFailed(err)
+      throw err
     } finally {
       reservation?.release()
       reply.raw.off('close', onClose)

@@ -9,11 +9,14 @@ import { CompactorError } from './errors.ts'
 import { MemoryBudget } from './guard/budget.ts'
 import { CompactionPool } from './guard/pool.ts'
 import { toJson } from './json.ts'
+import { ServiceMetrics } from './observe/metrics.ts'
 import { loadOpenApi, schemaError, schemaValidator } from './openapi.ts'
 import { Storage } from './storage/index.ts'
 import { TempSpace } from './storage/temp.ts'
 import compactRoutes from '../routes/compact.ts'
+import debugVarsRoutes from '../routes/debug-vars.ts'
 import healthRoutes from '../routes/health.ts'
+import metricsRoutes from '../routes/metrics.ts'
 import openapiRoutes from '../routes/openapi.ts'
 
 /** What the routes share: settings, adapters, temporary space and the service's state. */
@@ -26,6 +29,8 @@ export interface Service {
   readonly budget: MemoryBudget
   /** The worker threads compactions run on. */
   readonly pool: CompactionPool
+  /** The app's Prometheus registry: compactions and requests are counted into it. */
+  readonly metrics: ServiceMetrics
 }
 
 export interface ServiceState {
@@ -69,6 +74,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     state: { draining: false, compactionsInFlight: 0 },
     budget: new MemoryBudget({ limitBytes: config.compactionBudgetBytes, maxQueue: config.maxQueue, queueTimeoutMs: config.queueTimeoutMs }),
     pool: new CompactionPool({ size: config.workers, heapLimitMb: workerHeapLimitMb(config), timeoutMs: config.compactionTimeoutMs, script: options.workerScript }),
+    metrics: new ServiceMetrics(() => service),
   }
   app.addHook('onClose', async () => {
     await service.pool.close()
@@ -93,9 +99,11 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   app.decorate('service', service)
   const openapi = loadOpenApi()
+  await app.register(metricsRoutes, { service })
   await app.register(healthRoutes, { service })
   await app.register(openapiRoutes, { openapi })
   await app.register(compactRoutes, { service, openapi, ajv })
+  await app.register(debugVarsRoutes, { service })
   return app as App
 }
 

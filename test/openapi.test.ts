@@ -65,6 +65,10 @@ async function produce (app: App, key: string): Promise<{ statusCode: number, he
       return res
     }
     case 'GET /openapi.json 200': return app.inject({ url: '/openapi.json' })
+    case 'GET /metrics 200': return app.inject({ url: '/metrics' })
+    case 'GET /debug/vars 200': return app.inject({ url: '/debug/vars' })
+    case 'GET /debug/vars 401': return (await testApp(t, { debugToken: 'secret' })).inject({ url: '/debug/vars' })
+    case 'GET /debug/vars 403': return app.inject({ url: '/debug/vars', remoteAddress: '10.0.0.1' })
     case 'POST /compact 200': return post(upload)
     case 'POST /compact 400': return post({ payload: manifest({ frequency_ms: 1 }) })
     case 'POST /compact 401': {
@@ -116,7 +120,7 @@ t.test('every documented route and status is produced, and the response matches 
       for (const status of Object.keys((operation as { responses: object }).responses)) documented.push(`${method.toUpperCase()} ${path} ${status}`)
     }
   }
-  t.equal(documented.length, 16, 'POST /compact: 12 statuses; /healthz, /readyz (2), /openapi.json')
+  t.equal(documented.length, 20, 'POST /compact: 12 statuses; /healthz, /readyz (2), /openapi.json, /metrics, /debug/vars (3)')
   for (const key of documented) {
     const app = await testApp(t, { http: { allowedHosts: ['127.0.0.1'], maxBytes: 1 << 20, timeoutMs: 5000, maxRedirects: 0 } })
     const res = await produce(app, key)

@@ -6,7 +6,7 @@ import { open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
-import type { CompactionResult } from '../compaction/compact.ts'
+import type { CompactionReport, CompactionResult } from '../compaction/compact.ts'
 import type { SegmentMeta } from '../compaction/write.ts'
 import { CompactorError, asCompactorError } from '../errors.ts'
 import { toJson } from '../json.ts'
@@ -25,8 +25,11 @@ export interface DeliveryContext {
   readonly run: JobRunner
 }
 
-/** Runs the job and sends its result on reply as the job's delivery says. */
-export async function deliver (job: CompactionJob, reply: FastifyReply, ctx: DeliveryContext): Promise<void> {
+/**
+ * Runs the job and sends its result on reply as the job's delivery says. Resolves to the report once
+ * the answer is sent, or to the error that aborted it after its first byte; throws before that.
+ */
+export async function deliver (job: CompactionJob, reply: FastifyReply, ctx: DeliveryContext): Promise<CompactionReport | CompactorError> {
   switch (job.delivery.kind) {
     case 'tar': return await deliverTar(job, reply, ctx)
     case 'parquet': return await deliverParquet(job, reply, ctx)
@@ -35,7 +38,7 @@ export async function deliver (job: CompactionJob, reply: FastifyReply, ctx: Del
 }
 
 /** The tar stream: headers go out with the first finished file; manifest.json is the last entry. */
-async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log, run }: DeliveryContext): Promise<void> {
+async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log, run }: DeliveryContext): Promise<CompactionReport | CompactorError> {
   const body = new PassThrough()
   const tar = new TarWriter(body)
   let started = false
@@ -57,15 +60,18 @@ async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log,
     await tar.addBytes('manifest.json', Buffer.from(toJson(result) + '\n'))
     await tar.finish()
     body.end()
+    return result.report
   } catch (err) {
     if (!started) throw err
-    log.error({ err: asCompactorError(err, 'CMP_ERR_INTERNAL', 'compaction failed mid-stream') }, 'compaction failed after the response started: aborting the connection')
+    const failure = asCompactorError(err, 'CMP_ERR_INTERNAL', 'compaction failed mid-stream')
+    log.error({ err: failure }, 'compaction failed after the response started: aborting the connection')
     body.destroy(err as Error)
+    return failure
   }
 }
 
 /** One parquet file (no splitting), the report summary in X-Compaction-Report. */
-async function deliverParquet (job: CompactionJob, reply: FastifyReply, { temp, run }: DeliveryContext): Promise<void> {
+async function deliverParquet (job: CompactionJob, reply: FastifyReply, { temp, run }: DeliveryContext): Promise<CompactionReport> {
   const { files, report } = await run(job, temp.dir, async () => {})
   const file = files[0]
   if (file === undefined) throw new CompactorError('CMP_ERR_EMPTY_RESULT', 'every input row was dropped or no segment needed compacting', { report })
@@ -86,10 +92,11 @@ async function deliverParquet (job: CompactionJob, reply: FastifyReply, { temp, 
     .header('content-disposition', `attachment; filename="${file.file_name}"`)
     .header('x-compaction-report', toJson(summary, 0))
     .send(handle.createReadStream())
+  return report
 }
 
 /** Files stored under the URL prefix at their lakerunner object keys; the body is the JSON manifest. */
-async function deliverStored (job: CompactionJob, reply: FastifyReply, { storage, temp, log, run }: DeliveryContext, prefix: string, collector: string): Promise<void> {
+async function deliverStored (job: CompactionJob, reply: FastifyReply, { storage, temp, log, run }: DeliveryContext, prefix: string, collector: string): Promise<CompactionReport> {
   const stored = new Map<bigint, { key: string, url: string }>()
   let result: CompactionResult
   try {
@@ -113,6 +120,7 @@ async function deliverStored (job: CompactionJob, reply: FastifyReply, { storage
   const files = result.files.map(f => ({ ...f, ...stored.get(f.segment_id)! }))
   await temp.dispose()
   reply.code(200).type('application/json').send(toJson({ files, report: result.report }))
+  return result.report
 }
 
 /** `db/{organization_id}/{collector_name}/{dateint}/metrics/{HH}/tbl_{segment_id}.parquet`, HH the UTC hour of the first bucket. */
