@@ -1,4 +1,4 @@
-// GET /healthz (the process is up) and GET /readyz (not draining, memory under the limit).
+// GET /healthz (the process is up) and GET /readyz (not draining, not under memory or event-loop pressure).
 import type { FastifyInstance } from 'fastify'
 import type { Service } from '../src/app.ts'
 
@@ -6,12 +6,15 @@ export default async function healthRoutes (app: FastifyInstance, { service }: {
   app.get('/healthz', async (_request, reply) => reply.type('application/json').send({ status: 'ok' }))
 
   app.get('/readyz', async (_request, reply) => {
-    const rss = process.memoryUsage.rss()
-    const limit = service.config.memoryLimitBytes
-    const status = service.state.draining ? 'draining' : rss > limit ? 'memory_pressure' : 'ready'
+    const pressure = service.pressure()
+    const status = service.state.draining ? 'draining' : pressure ? 'under_pressure' : 'ready'
     if (status !== 'ready') reply.code(503).header('retry-after', '5')
     return reply.type('application/json').send({
-      status, rss_bytes: rss, memory_limit_bytes: limit, compactions_in_flight: service.state.compactionsInFlight,
+      status,
+      ...(pressure && !service.state.draining ? { pressure } : {}),
+      rss_bytes: process.memoryUsage.rss(),
+      memory_limit_bytes: service.config.memoryLimitBytes,
+      compactions_in_flight: service.state.compactionsInFlight,
     })
   })
 }

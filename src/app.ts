@@ -8,6 +8,7 @@ import { processTempPrefix } from './config.ts'
 import { CompactorError } from './errors.ts'
 import { MemoryBudget } from './guard/budget.ts'
 import { CompactionPool } from './guard/pool.ts'
+import { registerPressure, type PressureProbe } from './guard/pressure.ts'
 import { toJson } from './json.ts'
 import { ServiceMetrics } from './observe/metrics.ts'
 import { loadOpenApi, schemaError, schemaValidator } from './openapi.ts'
@@ -29,6 +30,8 @@ export interface Service {
   readonly budget: MemoryBudget
   /** The worker threads compactions run on. */
   readonly pool: CompactionPool
+  /** RSS over MEMORY_LIMIT_BYTES or event-loop lag: new compactions get 503 and /readyz turns 503. */
+  readonly pressure: PressureProbe
   /** The app's Prometheus registry: compactions and requests are counted into it. */
   readonly metrics: ServiceMetrics
 }
@@ -67,8 +70,14 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   const ajv = schemaValidator()
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema))
 
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  // before the routes, so that its hook runs before theirs: only POST /compact is refused under pressure
+  const pressure = await registerPressure(app, config, (method, url) => method === 'POST' && url.split('?')[0] === '/compact')
   const service: Service = {
     config,
+    pressure,
     storage: new Storage(config),
     temp: await TempSpace.create(processTempPrefix(config), config.maxTempBytes),
     state: { draining: false, compactionsInFlight: 0 },
@@ -80,9 +89,6 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     await service.pool.close()
     await service.temp.close()
     service.storage.close()
-  })
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id)
   })
 
   app.setErrorHandler((error: FastifyError | CompactorError, request, reply) => {

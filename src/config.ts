@@ -69,6 +69,10 @@ export interface Config {
   readonly compactionTimeoutMs: number
   /** How long a shutdown waits for in-flight compactions. */
   readonly shutdownTimeoutMs: number
+  /** Mean event-loop delay over a sample past which new compactions are refused and /readyz is 503. */
+  readonly maxEventLoopDelayMs: number
+  /** How often RSS and event-loop delay are sampled for that guard. */
+  readonly pressureSampleIntervalMs: number
 }
 
 /** Environment variables the service reads, each with what it sets (README and deploy/ use these names). */
@@ -105,6 +109,8 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   WORKERS: 'compaction worker threads (the number of cores)',
   COMPACTION_TIMEOUT_MS: 'longest run of one compaction before its worker is stopped (600000)',
   SHUTDOWN_TIMEOUT_MS: 'how long SIGTERM waits for in-flight compactions (30000)',
+  MAX_EVENT_LOOP_DELAY_MS: 'mean event-loop delay past which new compactions get 503 and /readyz turns 503 (1000)',
+  PRESSURE_SAMPLE_INTERVAL_MS: 'how often RSS and event-loop delay are sampled for that guard (1000)',
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -155,6 +161,8 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     workers: read.integer('WORKERS', availableParallelism(), 1, 1024),
     compactionTimeoutMs: read.integer('COMPACTION_TIMEOUT_MS', 600_000, 1),
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 30_000, 0),
+    maxEventLoopDelayMs: read.integer('MAX_EVENT_LOOP_DELAY_MS', 1000, 1),
+    pressureSampleIntervalMs: read.integer('PRESSURE_SAMPLE_INTERVAL_MS', 1000, 10, 60_000),
     ...overrides,
   }
   if ((config.s3.accessKeyId === undefined) !== (config.s3.secretAccessKey === undefined)) {

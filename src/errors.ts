@@ -37,6 +37,7 @@ export const ERRORS = {
   CMP_ERR_TEMP_SPACE: { status: 503, message: 'temporary disk space is taken by other requests, retry later' },
   CMP_ERR_DRAINING: { status: 503, message: 'the service is shutting down' },
   CMP_ERR_OVERLOADED: { status: 503, message: 'the memory budget is taken by other compactions, retry later' },
+  CMP_ERR_UNDER_PRESSURE: { status: 503, message: 'the process is over its memory limit or its event loop lags: retry later' },
   CMP_ERR_COMPACTION_OOM: { status: 503, message: 'the compaction worker ran out of memory or died; the service is up, retry later' },
   CMP_ERR_CANCELLED: { status: 400, message: 'the client went away: the compaction was cancelled' },
   CMP_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'fetching a segment took too long' },
