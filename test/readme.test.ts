@@ -49,7 +49,8 @@ t.test('the curl examples of "HTTP service" work as written against the fixtures
   symlinkSync(join(FIXTURES_DIR, '..'), join(dir, 'shared'))
   writeFileSync(join(cwd, 'README.md'), README)
   mkdirSync(join(cwd, 'data'))
-  const app = await buildApp(loadConfig({}, { storageRoot: join(cwd, 'data'), tempDir: join(dir, 'tmp') }), { logger: false })
+  // this process blocks its loop while it checks outputs: no event-loop guard here (test/routes/health.test.ts has it)
+  const app = await buildApp(loadConfig({}, { storageRoot: join(cwd, 'data'), tempDir: join(dir, 'tmp'), maxEventLoopDelayMs: 600_000 }), { logger: false })
   t.teardown(() => app.close())
   await app.listen({ host: '127.0.0.1', port: 0 })
   const port = (app.server.address() as AddressInfo).port

@@ -3,7 +3,7 @@
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { CompactorError } from '../errors.ts'
 import type { S3Config } from '../config.ts'
 import { upstreamError } from './http.ts'
@@ -27,10 +27,17 @@ export function parseS3Url (text: string, allowEmptyKey = false): S3Location {
   return { bucket: match[1], key }
 }
 
-/** An S3 bucket store: segments are downloaded to temporary files, outputs uploaded from them. */
+type Sdk = typeof import('@aws-sdk/client-s3')
+
+/**
+ * An S3 bucket store: segments are downloaded to temporary files, outputs uploaded from them. The
+ * AWS SDK is loaded on first use: it is ~35 MB of resident memory a service without s3:// URLs
+ * does not need.
+ */
 export class S3Store {
   readonly config: S3Config
   private client: S3Client | null = null
+  private sdk: Sdk | null = null
 
   constructor (config: S3Config) {
     this.config = config
@@ -43,7 +50,8 @@ export class S3Store {
     const tooLarge = (): CompactorError => new CompactorError('CMP_ERR_FILE_TOO_LARGE', `${label} exceeds ${maxBytes} bytes`, { file: label, limit: maxBytes })
     const signal = AbortSignal.timeout(this.config.timeoutMs)
     try {
-      const object = await this.s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
+      const { client, sdk } = await this.s3()
+      const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
       const body = object.Body as Readable | undefined
       if (!body) throw new CompactorError('CMP_ERR_UPSTREAM', `${label}: empty response`, { file: label })
       if ((object.ContentLength ?? 0) > maxBytes) {
@@ -52,7 +60,7 @@ export class S3Store {
       }
       return await temp.write(body, maxBytes, tooLarge)
     } catch (err) {
-      if (err instanceof S3ServiceException) {
+      if (this.isServiceError(err)) {
         const status = err.$metadata.httpStatusCode
         if (err.name === 'NoSuchKey' || err.name === 'NoSuchBucket' || err.name === 'NotFound' || status === 404) {
           throw new CompactorError('CMP_ERR_INPUT_NOT_FOUND', label, { file: label })
@@ -70,12 +78,13 @@ export class S3Store {
     const { size } = await stat(source)
     const signal = AbortSignal.timeout(this.config.timeoutMs)
     try {
-      await this.s3().send(new PutObjectCommand({
+      const { client, sdk } = await this.s3()
+      await client.send(new sdk.PutObjectCommand({
         Bucket: prefix.bucket, Key: objectKey, Body: createReadStream(source), ContentLength: size, ContentType: 'application/vnd.apache.parquet',
       }), { abortSignal: signal })
     } catch (err) {
       const label = `s3://${prefix.bucket}/${objectKey}`
-      if (err instanceof S3ServiceException) {
+      if (this.isServiceError(err)) {
         throw new CompactorError('CMP_ERR_UPSTREAM', `storing ${label}: ${err.name}`, { file: label, upstream_status: err.$metadata.httpStatusCode })
       }
       throw upstreamError(err, label, signal)
@@ -87,7 +96,8 @@ export class S3Store {
   async remove (prefixUrl: string, key: string): Promise<void> {
     const prefix = parseS3Url(prefixUrl, true)
     const objectKey = prefix.key === '' ? key : `${prefix.key.replace(/\/$/, '')}/${key}`
-    await this.s3().send(new DeleteObjectCommand({ Bucket: prefix.bucket, Key: objectKey }))
+    const { client, sdk } = await this.s3()
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: prefix.bucket, Key: objectKey }))
   }
 
   /** Releases the SDK's connections. */
@@ -96,9 +106,15 @@ export class S3Store {
     this.client = null
   }
 
-  private s3 (): S3Client {
+  /** An error S3 answered (as opposed to a network failure or a timeout). */
+  private isServiceError (err: unknown): err is InstanceType<Sdk['S3ServiceException']> {
+    return this.sdk !== null && err instanceof this.sdk.S3ServiceException
+  }
+
+  private async s3 (): Promise<{ client: S3Client, sdk: Sdk }> {
     const { endpoint, region, accessKeyId, secretAccessKey, forcePathStyle } = this.config
-    this.client ??= new S3Client({
+    const sdk = this.sdk ??= await import('@aws-sdk/client-s3')
+    this.client ??= new sdk.S3Client({
       endpoint,
       region,
       forcePathStyle,
@@ -108,6 +124,6 @@ export class S3Store {
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 2,
     })
-    return this.client
+    return { client: this.client, sdk }
   }
 }

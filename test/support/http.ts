@@ -26,7 +26,9 @@ export function testConfig (t: Test, overrides: Partial<Config> = {}): Config {
   mkdirSync(join(dir, 'root'))
   mkdirSync(join(dir, 'tmp'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return loadConfig({}, { storageRoot: join(dir, 'root'), tempDir: join(dir, 'tmp'), ...overrides })
+  // tests write segments and decode outputs on the main thread, blocking its loop for seconds at a
+  // time: the event-loop guard would refuse their compactions (test/routes/health.test.ts sets its own)
+  return loadConfig({}, { storageRoot: join(dir, 'root'), tempDir: join(dir, 'tmp'), maxEventLoopDelayMs: 600_000, ...overrides })
 }
 
 /** An app (not listening) for inject(), closed when the test ends. */
