@@ -8,6 +8,8 @@ import { request } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { buildApp, type App } from '../../src/app.ts'
 import type { Config } from '../../src/config.ts'
+import { CompactorError } from '../../src/errors.ts'
+import { ServiceMetrics, outcomeOf } from '../../src/observe/metrics.ts'
 import { writeSegment } from '../support/segments.ts'
 import { ContractChecker, T0, multipart, readTar, testApp, testConfig, twoSegments } from '../support/http.ts'
 
@@ -243,6 +245,32 @@ t.test('failed compactions are counted by outcome and catalogued code, with no r
   t.equal(delta('metric_compactor_compaction_duration_seconds_count'), 0)
   t.equal(delta('metric_compactor_http_requests_total', { method: 'POST', route: '/compact', status: '400' }), 1)
   t.equal(delta('metric_compactor_http_requests_total', { method: 'POST', route: '/compact', status: '503' }), 1)
+})
+
+t.test('outcomes: cancelled, overloaded (retry later), else by status; an answer broken mid-stream counts as its error', async t => {
+  const cases = {
+    CMP_ERR_CANCELLED: 'cancelled',
+    CMP_ERR_OVERLOADED: 'overloaded',
+    CMP_ERR_TEMP_SPACE: 'overloaded',
+    CMP_ERR_DRAINING: 'overloaded',
+    CMP_ERR_COMPACTION_OOM: 'server_error',
+    CMP_ERR_UPSTREAM: 'server_error',
+    CMP_ERR_BAD_PARQUET: 'client_error',
+    CMP_ERR_OVER_BUDGET: 'client_error',
+    CMP_ERR_COMPACTION_TIMEOUT: 'client_error',
+  } as const
+  for (const [code, outcome] of Object.entries(cases)) t.equal(outcomeOf(new CompactorError(code as keyof typeof cases)), outcome, code)
+
+  const app = await testApp(t)
+  const metrics = new ServiceMetrics(() => app.service)
+  metrics.compactionEnded(new CompactorError('CMP_ERR_COMPACTION_OOM'))
+  metrics.compactionFailed(new Error('not catalogued'))
+  const families = parsePrometheus(await metrics.registry.metrics())
+  t.equal(valueOf(families, 'metric_compactor_compactions_total', { outcome: 'server_error' }), 2)
+  t.equal(valueOf(families, 'metric_compactor_compaction_errors_total', { code: 'CMP_ERR_COMPACTION_OOM' }), 1)
+  t.equal(valueOf(families, 'metric_compactor_compaction_errors_total', { code: 'CMP_ERR_INTERNAL' }), 1)
+  t.equal(valueOf(families, 'metric_compactor_compactions_total', { outcome: 'ok' }), 0)
+  t.equal(valueOf(families, 'metric_compactor_compaction_duration_seconds_count'), 0)
 })
 
 t.test('a request no route matches is labelled route="unmatched", never with its URL', async t => {
