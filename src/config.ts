@@ -103,7 +103,7 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   TARGET_FILE_BYTES: 'target size of a compacted file (2097152)',
   RECORDS_PER_FILE: `rows per output file at most (${DEFAULT_RECORDS_PER_FILE})`,
   MEMORY_LIMIT_BYTES: 'memory limit (the cgroup limit, else 75 % of total memory)',
-  COMPACTION_BUDGET_BYTES: 'memory compactions may reserve together (75 % of MEMORY_LIMIT_BYTES)',
+  COMPACTION_BUDGET_BYTES: 'memory compactions may reserve together (75 % of MEMORY_LIMIT_BYTES, at most what the process leaves free)',
   MAX_QUEUE: 'requests waiting for memory budget at most (64)',
   QUEUE_TIMEOUT_MS: 'longest wait for memory budget (30000)',
   WORKERS: 'compaction worker threads (the number of cores)',
@@ -155,7 +155,7 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     targetFileBytes: read.integer('TARGET_FILE_BYTES', 2 * MiB, 1),
     recordsPerFile: read.integer('RECORDS_PER_FILE', DEFAULT_RECORDS_PER_FILE, 1),
     memoryLimitBytes,
-    compactionBudgetBytes: read.integer('COMPACTION_BUDGET_BYTES', Math.floor(memoryLimitBytes * 0.75), 1),
+    compactionBudgetBytes: read.integer('COMPACTION_BUDGET_BYTES', defaultCompactionBudget(memoryLimitBytes), 1),
     maxQueue: read.integer('MAX_QUEUE', 64, 0),
     queueTimeoutMs: read.integer('QUEUE_TIMEOUT_MS', 30_000, 1),
     workers: read.integer('WORKERS', availableParallelism(), 1, 1024),
@@ -183,6 +183,20 @@ export function defaultMemoryLimit (): number {
     }
   }
   return Math.floor(totalmem() * 0.75)
+}
+
+/** Memory the service keeps outside the budget on top of its own baseline: uploads, responses, the heap's slack. */
+export const MAIN_THREAD_HEADROOM_BYTES = 32 * MiB
+
+/**
+ * The default compaction budget: 75 % of the memory limit, but no more than what the process leaves
+ * free (the limit less its RSS now, with its modules loaded, less MAIN_THREAD_HEADROOM_BYTES), so that a
+ * small limit is not overbooked (at 256 MiB, 75 % plus a ~110 MiB process would be 300 MiB). At least
+ * 1 byte: a budget that small refuses every compaction with 413 CMP_ERR_OVER_BUDGET, which says the
+ * limit is too small.
+ */
+export function defaultCompactionBudget (memoryLimitBytes: number, baselineBytes = process.memoryUsage.rss()): number {
+  return Math.max(1, Math.min(Math.floor(memoryLimitBytes * 0.75), memoryLimitBytes - baselineBytes - MAIN_THREAD_HEADROOM_BYTES))
 }
 
 /** The temporary directory of this process, under config.tempDir. */

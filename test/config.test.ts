@@ -2,7 +2,7 @@
 import t from 'tap'
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { ENVIRONMENT, defaultMemoryLimit, loadConfig } from '../src/config.ts'
+import { ENVIRONMENT, MAIN_THREAD_HEADROOM_BYTES, defaultCompactionBudget, defaultMemoryLimit, loadConfig } from '../src/config.ts'
 import { DEFAULT_RECORDS_PER_FILE } from '../src/compaction/compact.ts'
 
 t.test('defaults: port 8080 on 0.0.0.0, storage root ./data, 2 MiB target files, no token', async t => {
@@ -49,4 +49,14 @@ t.test('ENVIRONMENT lists every variable config.ts reads, and nothing else reads
   }
   for (const dir of ['src', 'routes']) walk(join(import.meta.dirname, '..', dir))
   t.same(offenders, [])
+})
+
+t.test('the default compaction budget: 75 % of the limit, at most what the process leaves free, at least 1 byte', async t => {
+  const MiB = 1024 ** 2
+  t.equal(defaultCompactionBudget(16 * 1024 * MiB, 120 * MiB), 12 * 1024 * MiB, 'a large limit: 75 %')
+  t.equal(defaultCompactionBudget(256 * MiB, 110 * MiB), 256 * MiB - 110 * MiB - MAIN_THREAD_HEADROOM_BYTES, 'a small one: the limit less the process and its headroom')
+  t.equal(defaultCompactionBudget(100 * MiB, 110 * MiB), 1, 'a limit below the process itself: every compaction is over budget')
+  const config = loadConfig({ MEMORY_LIMIT_BYTES: String(256 * MiB) })
+  t.ok(config.compactionBudgetBytes < 256 * MiB - process.memoryUsage.rss() - MAIN_THREAD_HEADROOM_BYTES + 16 * MiB, 'loadConfig uses this process\'s RSS')
+  t.equal(loadConfig({ MEMORY_LIMIT_BYTES: String(256 * MiB), COMPACTION_BUDGET_BYTES: '1000' }).compactionBudgetBytes, 1000, 'an explicit budget wins')
 })
