@@ -19,6 +19,7 @@ import debugVarsRoutes from '../routes/debug-vars.ts'
 import healthRoutes from '../routes/health.ts'
 import metricsRoutes from '../routes/metrics.ts'
 import openapiRoutes from '../routes/openapi.ts'
+import pprofRoutes from '../routes/pprof.ts'
 
 /** What the routes share: settings, adapters, temporary space and the service's state. */
 export interface Service {
@@ -109,6 +110,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(healthRoutes, { service })
   await app.register(openapiRoutes, { openapi })
   await app.register(compactRoutes, { service, openapi, ajv })
+  await app.register(pprofRoutes, { service })
   await app.register(debugVarsRoutes, { service })
   return app as App
 }
