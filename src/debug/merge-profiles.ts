@@ -45,11 +45,10 @@ export function mergeThreadProfiles (parts: readonly ThreadProfile[], lost: read
       continue
     }
     comments.push(`thread ${thread}: ${profile.sample.length} samples`)
+    // a heap profile is a moment (no duration); a CPU profile covers a span
     const time = Number(profile.timeNanos)
-    if (time > 0) {
-      start = Math.min(start, time)
-      end = Math.max(end, time + Number(profile.durationNanos))
-    }
+    if (time > 0) start = Math.min(start, time)
+    if (time > 0 && Number(profile.durationNanos) > 0) end = Math.max(end, time + Number(profile.durationNanos))
     const mappingIds = new Map<number, number>()
     for (const m of profile.mapping) {
       const id = merged.mapping.length + 1
@@ -98,9 +97,7 @@ export function mergeThreadProfiles (parts: readonly ThreadProfile[], lost: read
   }
   for (const thread of lost) comments.push(`thread ${thread}: lost (it exited or did not answer in time)`)
   merged.comment = comments.map(c => strings.dedup(c))
-  if (end > 0) {
-    merged.timeNanos = start
-    merged.durationNanos = end - start
-  }
+  if (start < Infinity) merged.timeNanos = start
+  if (end > 0) merged.durationNanos = end - start
   return merged
 }

@@ -52,6 +52,17 @@ t.test('samples of every thread are kept, read through one set of tables, each l
   t.equal(Number(merged.durationNanos), 600, 'ends with the latest part')
 })
 
+t.test('profiles of a moment (heap: no duration) merge into a moment, at the earliest', async t => {
+  const heapLike = (timeNanos: number): Profile => {
+    const p = profileOf([['alloc']], 1, [['inuse_objects', 'count'], ['inuse_space', 'bytes']], timeNanos)
+    p.durationNanos = 0
+    return p
+  }
+  const merged = mergeThreadProfiles([{ thread: 'main', profile: heapLike(2000) }, { thread: 'worker-1', profile: heapLike(1500) }])
+  t.equal(Number(merged.timeNanos), 1500)
+  t.equal(Number(merged.durationNanos), 0)
+})
+
 t.test('a function on two threads is one function and one location', async t => {
   const merged = mergeThreadProfiles([
     { thread: 'worker-1', profile: profileOf([['step', 'compact']], 1) },
