@@ -77,3 +77,36 @@ t.test('the curl examples of "HTTP service" work as written against the fixtures
   t.equal(stored.length, 1, 'the stored output is under the prefix')
   t.match(stored[0], /data\/lake\/db\/[0-9a-f-]{36}\/demo\/20250827\/metrics\/\d\d\/tbl_\d+\.parquet$/)
 })
+
+const haveGo = spawnSync('go', ['version']).status === 0
+const profilingSkip = !haveCurl ? 'curl is not installed' : !haveGo && !process.env.CI ? '`go` is not installed (apt-get install golang-go): the profiling commands are not run; under CI they are' : undefined
+t.test('the commands of "Profiling a slow compaction" work as written (captures of 1 s instead of 30)', profilingSkip ? { skip: profilingSkip } : {}, async t => {
+  t.ok(haveGo, 'go is installed (CI installs golang-go)')
+  const dir = t.testdir({ main: {}, tmp: {}, data: {} })
+  const cwd = join(dir, 'main')
+  // the token examples go to a service with DEBUG_TOKEN, the others to one without (loopback only)
+  const start = async (debugToken: string | undefined): Promise<number> => {
+    const app = await buildApp(loadConfig({}, { storageRoot: join(dir, 'data'), tempDir: join(dir, 'tmp'), debugToken }), { logger: false })
+    t.teardown(() => app.close())
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    return (app.server.address() as AddressInfo).port
+  }
+  const open = await start(undefined)
+  const secured = await start('sesame')
+  const blocks = shellBlocks(section('Profiling a slow compaction'))
+  t.ok(blocks.length >= 4)
+  t.notOk(blocks.some(b => b.includes('-http=')), 'the interactive command is not in a sh block')
+  for (const block of blocks) {
+    const withToken = block.includes('DEBUG_TOKEN')
+    const script = (withToken ? 'export DEBUG_TOKEN=sesame\n' : '') + block
+      .replaceAll('localhost:8080', `127.0.0.1:${withToken ? secured : open}`)
+      .replaceAll('seconds=30', 'seconds=1')
+    const run = await bash(script, cwd)
+    t.equal(run.status, 0, `runs: ${block.split('\n')[0]}\n${run.stderr}`)
+    if (block.includes('go tool pprof -top')) t.match(run.stdout, /flat%\s+sum%\s+cum\s+cum%/, `pprof lists functions: ${block.split('\n')[0]}`)
+    if (block.includes('-tags')) t.match(run.stdout, /thread: Total/, 'time by thread')
+    for (const file of ['cpu.pb.gz', 'heap.pb.gz']) {
+      if (block.includes(`-o ${file}`)) t.same([...readFileSync(join(cwd, file)).subarray(0, 2)], [0x1f, 0x8b], `${file} is a gzipped profile`)
+    }
+  }
+})
