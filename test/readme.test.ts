@@ -3,12 +3,12 @@
 import t from 'tap'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { buildApp } from '../src/app.ts'
 import { ENVIRONMENT, loadConfig } from '../src/config.ts'
 import { FIXTURES_DIR, needsFixtures } from './helpers.ts'
-import { ContractChecker, readTar } from './support/http.ts'
+import { ContractChecker, multipart, readTar, twoSegments } from './support/http.ts'
 
 const README = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8')
 const section = (title: string): string => {
@@ -85,10 +85,15 @@ t.test('the commands of "Profiling a slow compaction" work as written (captures 
   const dir = t.testdir({ main: {}, tmp: {}, data: {} })
   const cwd = join(dir, 'main')
   // the token examples go to a service with DEBUG_TOKEN, the others to one without (loopback only)
+  // each service compacts all along, so that its profiles have something to show
+  const upload = await multipart(await Promise.all((await twoSegments(join(dir, 'data'))).map(async p => ({ name: basename(p), data: readFileSync(p) }))))
+  let done = false
+  const busy: Array<Promise<void>> = []
   const start = async (debugToken: string | undefined): Promise<number> => {
     const app = await buildApp(loadConfig({}, { storageRoot: join(dir, 'data'), tempDir: join(dir, 'tmp'), debugToken }), { logger: false })
     t.teardown(() => app.close())
     await app.listen({ host: '127.0.0.1', port: 0 })
+    busy.push((async () => { while (!done) await app.inject({ method: 'POST', url: '/compact', ...upload }) })())
     return (app.server.address() as AddressInfo).port
   }
   const open = await start(undefined)
@@ -104,9 +109,11 @@ t.test('the commands of "Profiling a slow compaction" work as written (captures 
     const run = await bash(script, cwd)
     t.equal(run.status, 0, `runs: ${block.split('\n')[0]}\n${run.stderr}`)
     if (block.includes('go tool pprof -top')) t.match(run.stdout, /flat%\s+sum%\s+cum\s+cum%/, `pprof lists functions: ${block.split('\n')[0]}`)
-    if (block.includes('-tags')) t.match(run.stdout, /thread: Total/, 'time by thread')
+    if (block.includes('-tags')) t.match(run.stdout, /thread: Total .*\n(\s+.*: (main|worker-\d+)\n)+/, 'time by thread')
     for (const file of ['cpu.pb.gz', 'heap.pb.gz']) {
       if (block.includes(`-o ${file}`)) t.same([...readFileSync(join(cwd, file)).subarray(0, 2)], [0x1f, 0x8b], `${file} is a gzipped profile`)
     }
   }
+  done = true
+  await Promise.all(busy)
 })
