@@ -22,6 +22,11 @@ const gzipAsync = promisify(gzip)
 // one CPU profiler per isolate: one capture at a time in the whole process
 let capturing = false
 
+/** Whether a CPU capture is under way (sampling, or collecting the threads' parts). */
+export function capturingCpu (): boolean {
+  return capturing
+}
+
 /**
  * Samples the CPU of the main thread and of every worker (those started during the capture too) for
  * `seconds`, or until `signal` aborts (the profile then covers the time so far); returns the gzipped

@@ -3,6 +3,8 @@
 // operators' own client, `go tool pprof`; the debug access rule; one CPU capture at a time.
 import t, { type Test } from 'tap'
 import { spawnSync } from 'node:child_process'
+import { request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
@@ -10,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Profile } from 'pprof-format'
 import { buildApp, type App } from '../../src/app.ts'
 import { MAX_SECONDS } from '../../routes/pprof.ts'
+import { capturingCpu } from '../../src/debug/pprof.ts'
 import { cpuProfiling } from '../../src/debug/thread-profile.ts'
 import { writeSegment, type RowSpec } from '../support/segments.ts'
 import { ContractChecker, T0, multipart, testApp, testConfig, twoSegments } from '../support/http.ts'
@@ -216,6 +219,22 @@ t.test('closing the app ends a capture in progress: the answer covers the time s
   t.ok(Number(decode(res.rawPayload).durationNanos) < 15e9)
   const next = await testApp(t)
   t.equal((await next.inject({ url: '/debug/pprof/profile?seconds=1' })).statusCode, 200, 'another capture can start afterwards')
+})
+
+t.test('a client that goes away ends its capture: the next one can start at once', async t => {
+  const app = await testApp(t)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  const req = request({ host: '127.0.0.1', port, path: `/debug/pprof/profile?seconds=${MAX_SECONDS}` })
+  req.on('error', () => {})
+  req.end()
+  while (!cpuProfiling()) await sleep(5)
+  req.destroy()
+  const deadline = Date.now() + 5000
+  while (capturingCpu() && Date.now() < deadline) await sleep(10)
+  t.notOk(capturingCpu(), 'the capture ended')
+  t.notOk(cpuProfiling(), 'the profiler stopped')
+  t.equal((await app.inject({ url: '/debug/pprof/profile?seconds=1' })).statusCode, 200, 'a new capture is served')
 })
 
 t.test('with DEBUG_TOKEN set, every /debug/pprof route needs the bearer token: 401 CMP_ERR_UNAUTHORIZED without it', async t => {
