@@ -3,7 +3,7 @@
 // offsets. No value becomes a per-row object. Pages: v1 and v2, dictionary and PLAIN encodings;
 // anything else (nested columns, DELTA encodings...) is left to the general reader (hyparquet).
 import { parquetHeader } from 'hyparquet/src/column.js'
-import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js'
+import { readHybrid } from './rle.ts'
 import type { ColumnMetaData, SchemaElement } from 'hyparquet'
 import { copyBytes } from './bytes.ts'
 import { readCompressors } from './codecs.ts'
@@ -111,7 +111,7 @@ function fillPresent (defs: Uint8Array, row: number, n: number): number {
 // Definition levels of a flat optional column (bit width 1) into defs[row, row + n); returns how many are 1.
 function readLevels (reader: Reader, defs: Uint8Array, row: number, n: number, length: number | undefined): number {
   const levels = defs.subarray(row, row + n)
-  readRleBitPackedHybrid(reader, 1, levels, length)
+  readHybrid(reader, 1, levels, length)
   let present = 0
   for (let i = 0; i < n; i++) {
     if (levels[i] > 1) throw new Error('definition level above 1 in a flat column')
@@ -141,7 +141,7 @@ function readIndices (reader: Reader, present: number, dictionarySize: number): 
   const bitWidth = reader.view.getUint8(reader.offset++)
   if (bitWidth > 32) throw new Error(`dictionary index width ${bitWidth}`)
   const indices = new Int32Array(present)
-  if (present > 0) readRleBitPackedHybrid(reader, bitWidth, indices, reader.view.byteLength - reader.offset)
+  if (present > 0) readHybrid(reader, bitWidth, indices, reader.view.byteLength - reader.offset)
   for (let i = 0; i < present; i++) {
     if (indices[i] < 0 || indices[i] >= dictionarySize) throw new Error(`dictionary index ${indices[i]} outside a dictionary of ${dictionarySize}`)
   }
@@ -286,7 +286,7 @@ class BoolSink implements Sink {
       if (Math.ceil(present / 8) > reader.view.byteLength - reader.offset) throw new Error('page shorter than its values')
       for (let k = 0; k < present; k++) bits[k] = (reader.view.getUint8(reader.offset + (k >> 3)) >> (k & 7)) & 1
     } else if (encoding === 'RLE') {
-      readRleBitPackedHybrid(reader, 1, bits, undefined)
+      readHybrid(reader, 1, bits)
     } else throw new UnsupportedChunk(`encoding ${encoding}`)
     for (let i = row, k = 0; i < row + n; i++) if (defs[i] === 1) this.out[i] = bits[k++]
   }

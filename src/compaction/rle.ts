@@ -1,0 +1,95 @@
+// The RLE / bit-packed hybrid encoding of parquet (definition levels, dictionary indices, RLE
+// booleans), decoded into a typed array with every count bounded by the output and every read by the
+// encoded bytes. hyparquet's decoder loops over a run's full declared count even past the output's
+// end: a fuzzed header declaring 2^31 values at bit width 0 kept it busy for seconds per page, and a
+// compaction for minutes (test/routes/compact-fuzz.test.ts). Here work is bounded by the output's
+// length and the bytes present, whatever the headers claim.
+
+export interface HybridReader { view: DataView, offset: number }
+
+/**
+ * Decodes output.length values of the given bit width (0..32) starting at reader.offset. `length`
+ * is the encoded size; without it, a 4-byte little-endian length comes first (data page v1 levels).
+ * Leaves reader.offset after the encoded bytes. Throws when the bytes end before the values do.
+ */
+export function readHybrid (reader: HybridReader, bitWidth: number, output: Int32Array | Uint8Array, length?: number): void {
+  const { view } = reader
+  let pos = reader.offset
+  if (length === undefined) {
+    if (pos + 4 > view.byteLength) throw new Error('hybrid-encoded data: no length prefix')
+    length = view.getUint32(pos, true)
+    pos += 4
+  }
+  if (!(bitWidth >= 0 && bitWidth <= 32)) throw new Error(`hybrid-encoded data: bit width ${bitWidth}`)
+  const end = pos + length
+  if (end > view.byteLength) throw new Error(`hybrid-encoded data of ${length} bytes overruns its page`)
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+  const valueBytes = (bitWidth + 7) >> 3
+  let seen = 0
+  while (seen < output.length) {
+    // the run header: a ULEB128 varint of at most 5 bytes
+    let header = 0
+    for (let shift = 0; ; shift += 7) {
+      if (pos >= end) throw new Error('hybrid-encoded data ends before its values')
+      if (shift > 28) throw new Error('hybrid-encoded run header too long')
+      const b = bytes[pos++]
+      header += (b & 0x7f) * 2 ** shift
+      if ((b & 0x80) === 0) break
+    }
+    const runLength = Math.floor(header / 2)
+    if (header % 2 === 0) {
+      // RLE run: one value of ceil(width / 8) little-endian bytes, repeated
+      if (pos + valueBytes > end) throw new Error('hybrid-encoded RLE run ends early')
+      let value = 0
+      for (let i = 0; i < valueBytes; i++) value += bytes[pos + i] * 2 ** (8 * i)
+      pos += valueBytes
+      const take = Math.min(runLength, output.length - seen)
+      output.fill(value, seen, seen + take)
+      seen += take
+    } else {
+      // bit-packed run: runLength groups of 8 values, runLength x width bytes; only what the output takes is read
+      const declaredBytes = runLength * bitWidth
+      const take = Math.min(runLength * 8, output.length - seen)
+      const needed = Math.ceil(take * bitWidth / 8)
+      if (pos + needed > end) throw new Error('hybrid-encoded bit-packed run ends early')
+      unpack(bytes, pos, bitWidth, output, seen, take)
+      seen += take
+      pos = Math.min(end, pos + declaredBytes)
+    }
+  }
+  reader.offset = end
+}
+
+/** Unpacks n values of `width` bits, least significant bit first, from bytes[pos...] into output[at...]. */
+function unpack (bytes: Uint8Array, pos: number, width: number, output: Int32Array | Uint8Array, at: number, n: number): void {
+  if (width === 0) {
+    output.fill(0, at, at + n)
+    return
+  }
+  if (width <= 24) {
+    // a 32-bit accumulator holds up to width + 7 bits
+    const mask = (1 << width) - 1
+    let acc = 0
+    let bits = 0
+    for (let i = 0; i < n; i++) {
+      while (bits < width) {
+        acc |= bytes[pos++] << bits
+        bits += 8
+      }
+      output[at + i] = acc & mask
+      acc >>>= width
+      bits -= width
+    }
+    return
+  }
+  // 25..32 bits (dictionaries of more than 16 M entries): bit by bit
+  for (let i = 0; i < n; i++) {
+    let value = 0
+    const first = i * width
+    for (let b = 0; b < width; b++) {
+      const bit = first + b
+      value += ((bytes[pos + (bit >> 3)] >> (bit & 7)) & 1) * 2 ** b
+    }
+    output[at + i] = value
+  }
+}
