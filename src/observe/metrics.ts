@@ -132,7 +132,8 @@ export function outcomeOf (err: CompactorError): CompactionOutcome {
     // refused for want of capacity, to be retried: not the request's fault nor a failure of the service
     case 'CMP_ERR_OVERLOADED':
     case 'CMP_ERR_TEMP_SPACE':
-    case 'CMP_ERR_DRAINING': return 'overloaded'
+    case 'CMP_ERR_DRAINING':
+    case 'CMP_ERR_UNDER_PRESSURE': return 'overloaded'
   }
   return err.status >= 500 ? 'server_error' : 'client_error'
 }

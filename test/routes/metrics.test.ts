@@ -253,6 +253,7 @@ t.test('outcomes: cancelled, overloaded (retry later), else by status; an answer
     CMP_ERR_OVERLOADED: 'overloaded',
     CMP_ERR_TEMP_SPACE: 'overloaded',
     CMP_ERR_DRAINING: 'overloaded',
+    CMP_ERR_UNDER_PRESSURE: 'overloaded',
     CMP_ERR_COMPACTION_OOM: 'server_error',
     CMP_ERR_UPSTREAM: 'server_error',
     CMP_ERR_BAD_PARQUET: 'client_error',
