@@ -409,3 +409,109 @@ class BytesSink implements Sink {
     return { kind: 'bytes', data: this.data.subarray(0, this.length), offsets: this.offsets, valid: defs }
   }
 }
+
+/**
+ * Checks a chunk this reader hands to the general reader (hyparquet) for what that reader trusts:
+ * page value counts against the rows, level and index runs against the values (strictly: no run
+ * past the end), null counts against the levels, and DELTA block headers. hyparquet sizes arrays by
+ * these counts and loops over run headers as declared, so a hostile chunk could make it allocate or
+ * spin without bound; one that passes here costs it work in proportion to its rows and bytes.
+ * Throws Error (the chunk is corrupt) on the first violation.
+ */
+export function checkForGeneralReader (bytes: Uint8Array, base: number, meta: ColumnMetaData, element: SchemaElement, rows: number): void {
+  const optional = element.repetition_type !== 'REQUIRED'
+  const dictOffset = meta.dictionary_page_offset !== undefined && meta.dictionary_page_offset > 0n && meta.dictionary_page_offset < meta.data_page_offset
+    ? meta.dictionary_page_offset
+    : meta.data_page_offset
+  const start = Number(dictOffset) - base
+  const end = start + Number(meta.total_compressed_size)
+  if (start < 0 || end > bytes.length) throw new Error('column chunk outside the bytes read')
+  const reader: Reader = { view: new DataView(bytes.buffer, bytes.byteOffset + start, end - start), offset: 0 }
+  let row = 0
+  while (row < rows) {
+    if (reader.offset >= reader.view.byteLength) throw new Error(`column chunk ended after ${row} of ${rows} rows`)
+    const header = parquetHeader(reader)
+    const size = header.compressed_page_size
+    if (!(size >= 0 && reader.offset + size <= reader.view.byteLength)) throw new Error(`page of ${size} bytes overruns its column chunk`)
+    const raw = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, size)
+    reader.offset += size
+    if (header.type === 'DICTIONARY_PAGE') {
+      const count = header.dictionary_page_header?.num_values ?? -1
+      // every value takes a bit at least
+      if (!(count >= 0 && count <= header.uncompressed_page_size * 8)) throw new Error(`dictionary page claims ${count} values`)
+      decompress(raw, header.uncompressed_page_size, meta.codec)
+    } else if (header.type === 'DATA_PAGE') {
+      const dph = header.data_page_header
+      const n = dph?.num_values ?? -1
+      if (!dph || !(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
+      const page = decompress(raw, header.uncompressed_page_size, meta.codec)
+      const pr: Reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }
+      const present = optional ? checkLevels(pr, n, undefined) : n
+      checkValues(pr, dph.encoding, present, page.length)
+      row += n
+    } else if (header.type === 'DATA_PAGE_V2') {
+      const dph = header.data_page_header_v2
+      const n = dph?.num_values ?? -1
+      if (!dph || !(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
+      const levelBytes = dph.definition_levels_byte_length + dph.repetition_levels_byte_length
+      if (!(dph.repetition_levels_byte_length >= 0 && dph.definition_levels_byte_length >= 0 && levelBytes <= raw.length)) throw new Error('levels overrun the page')
+      const lr: Reader = { view: new DataView(raw.buffer, raw.byteOffset + dph.repetition_levels_byte_length, dph.definition_levels_byte_length), offset: 0 }
+      const present = optional ? checkLevels(lr, n, dph.definition_levels_byte_length) : n
+      if (dph.num_nulls !== n - present) throw new Error(`page claims ${dph.num_nulls} nulls, its levels say ${n - present}`)
+      const body = raw.subarray(levelBytes)
+      const bodySize = header.uncompressed_page_size - levelBytes
+      if (bodySize < 0) throw new Error('levels larger than the page')
+      const page = dph.is_compressed === false ? body : decompress(body, bodySize, meta.codec)
+      checkValues({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, dph.encoding, present, page.length)
+      row += n
+    }
+  }
+}
+
+/** Strictly decodes n definition levels (bit width 1); returns how many are 1. */
+function checkLevels (reader: Reader, n: number, length: number | undefined): number {
+  const levels = new Uint8Array(n)
+  readHybrid(reader, 1, levels, length, true)
+  let present = 0
+  for (let i = 0; i < n; i++) {
+    if (levels[i] > 1) throw new Error('definition level above 1 in a flat column')
+    present += levels[i]
+  }
+  return present
+}
+
+/** The bounds of a page's values that the general reader's decoders trust. */
+function checkValues (reader: Reader, encoding: string, present: number, pageLength: number): void {
+  if (isDictionaryEncoding(encoding)) {
+    if (present === 0) return
+    if (reader.offset >= pageLength) throw new Error('dictionary indices missing')
+    const bitWidth = reader.view.getUint8(reader.offset++)
+    if (bitWidth > 32) throw new Error(`dictionary index width ${bitWidth}`)
+    readHybrid(reader, bitWidth, new Int32Array(present), pageLength - reader.offset, true)
+  } else if (encoding === 'RLE') {
+    readHybrid(reader, 1, new Uint8Array(present), undefined, true)
+  } else if (encoding === 'DELTA_BINARY_PACKED' || encoding === 'DELTA_LENGTH_BYTE_ARRAY' || encoding === 'DELTA_BYTE_ARRAY') {
+    // the first block header (lengths or prefix lengths for the byte-array forms)
+    checkDeltaHeader(reader, present)
+  }
+}
+
+/** A DELTA_BINARY_PACKED header as the format defines it: block size a multiple of 128, miniblocks of a multiple of 32 values. */
+function checkDeltaHeader (reader: Reader, count: number): void {
+  const varint = (): number => {
+    let value = 0
+    for (let shift = 0; shift <= 63; shift += 7) {
+      if (reader.offset >= reader.view.byteLength) throw new Error('DELTA header ends early')
+      const b = reader.view.getUint8(reader.offset++)
+      value += (b & 0x7f) * 2 ** shift
+      if ((b & 0x80) === 0) return value
+    }
+    throw new Error('DELTA header varint too long')
+  }
+  const blockSize = varint()
+  const miniblocks = varint()
+  const total = varint()
+  if (!(blockSize > 0 && blockSize % 128 === 0 && blockSize <= 65536)) throw new Error(`DELTA block size ${blockSize}`)
+  if (!(miniblocks > 0 && blockSize % miniblocks === 0 && (blockSize / miniblocks) % 32 === 0)) throw new Error(`DELTA miniblocks ${miniblocks} in a block of ${blockSize}`)
+  if (total > count) throw new Error(`DELTA header claims ${total} values, the page has ${count}`)
+}

@@ -4,7 +4,7 @@
 // dropped (DOMAIN.md section 4).
 import { parquetRead, type ParquetParsers } from 'hyparquet'
 import { CompactorError, asCompactorError } from '../errors.ts'
-import { UnsupportedChunk, readChunk, type DecodedColumn } from './chunk.ts'
+import { UnsupportedChunk, checkForGeneralReader, readChunk, type DecodedColumn } from './chunk.ts'
 import { readCompressors } from './codecs.ts'
 import { MAX_INDEXABLE, checkSketch } from './ddsketch.ts'
 import { METRIC_NAME, ROLLUP_COLUMNS, ROLLUP_COUNT, ROLLUP_SUM, SKETCH, TID, TIMESTAMP, type ColumnType } from './schema.ts'
@@ -167,6 +167,7 @@ async function readGroup (segment: Segment, names: readonly string[], group: num
         decoded.set(source.physical, readChunk(bytes, lo, chunks[index].meta_data!, segment.elements[index], rows))
       } catch (err) {
         if (!(err instanceof UnsupportedChunk)) throw err
+        checkForGeneralReader(bytes, lo, chunks[index].meta_data!, segment.elements[index], rows)
         fallback.push(source)
       }
     }

@@ -11,8 +11,11 @@ export interface HybridReader { view: DataView, offset: number }
  * Decodes output.length values of the given bit width (0..32) starting at reader.offset. `length`
  * is the encoded size; without it, a 4-byte little-endian length comes first (data page v1 levels).
  * Leaves reader.offset after the encoded bytes. Throws when the bytes end before the values do.
+ * `strict` also refuses runs that claim more values than remain (an RLE run past the end, a
+ * bit-packed run past the end of its last group of 8), which no writer produces: data that passes
+ * is safe for decoders that trust the run headers.
  */
-export function readHybrid (reader: HybridReader, bitWidth: number, output: Int32Array | Uint8Array, length?: number): void {
+export function readHybrid (reader: HybridReader, bitWidth: number, output: Int32Array | Uint8Array, length?: number, strict = false): void {
   const { view } = reader
   let pos = reader.offset
   if (length === undefined) {
@@ -44,12 +47,14 @@ export function readHybrid (reader: HybridReader, bitWidth: number, output: Int3
       for (let i = 0; i < valueBytes; i++) value += bytes[pos + i] * 2 ** (8 * i)
       pos += valueBytes
       const take = Math.min(runLength, output.length - seen)
+      if (strict && runLength > take) throw new Error(`hybrid-encoded RLE run of ${runLength} values, ${take} remain`)
       output.fill(value, seen, seen + take)
       seen += take
     } else {
       // bit-packed run: runLength groups of 8 values, runLength x width bytes; only what the output takes is read
       const declaredBytes = runLength * bitWidth
       const take = Math.min(runLength * 8, output.length - seen)
+      if (strict && runLength * 8 - take >= 8) throw new Error(`hybrid-encoded bit-packed run of ${runLength * 8} values, ${take} remain`)
       const needed = Math.ceil(take * bitWidth / 8)
       if (pos + needed > end) throw new Error('hybrid-encoded bit-packed run ends early')
       unpack(bytes, pos, bitWidth, output, seen, take)

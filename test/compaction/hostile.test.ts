@@ -1,11 +1,12 @@
 // Bad and hostile files fail with a typed error that names the file; never a crash, a hang or an
 // allocation sized by a length field. Unusable key values drop their rows with a reason.
 import t from 'tap'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parquetMetadata, type FileMetaData } from 'hyparquet'
 import { ByteWriter } from 'hyparquet-writer'
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
+import { parquetHeader } from 'hyparquet/src/column.js'
 import { CompactorError } from '../../src/errors.ts'
 import { compact } from '../../src/compaction/compact.ts'
 import { MAX_PAGE_BYTES, readCompressors } from '../../src/compaction/codecs.ts'
@@ -146,4 +147,32 @@ t.test('key values that cannot be used drop their rows as missing_key or bad_key
   t.equal(report.rows_in, 8)
   t.equal(report.rows_out, 1, 'the decimal-string tid parses')
   t.same(report.dropped, { missing_key: 4, bad_key: 3, nonfinite_rollup: 0, missing_sketch: 0, bad_sketch: 0 })
+})
+
+t.test('a chunk left to the general reader is checked first: a level run claiming 2^31 values is CMP_ERR_BAD_PARQUET, not a spin', async t => {
+  const dir = t.testdir()
+  const path = join(dir, 'delta.parquet')
+  // DELTA_BYTE_ARRAY: a layout the fast reader hands to hyparquet; every other row null, so the chunk has definition levels
+  const data = rows(64).map((r, i) => ({ ...r, attrs: { resource_host: i % 2 === 0 ? null : `h${i % 5}` } }))
+  await writeSegment(path, data, { encodings: { resource_host: 'DELTA_BYTE_ARRAY' } })
+  await mkdir(join(dir, 'ok'))
+  await mkdir(join(dir, 'out'))
+  t.equal(await failureOf(path, join(dir, 'ok')), null, 'the file as written compacts')
+
+  const bytes = await readFile(path)
+  const metadata = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer)
+  const chunk = metadata.row_groups[0].columns.find(c => c.meta_data?.path_in_schema[0] === 'resource_host')!.meta_data!
+  t.equal(chunk.encodings.includes('DELTA_BYTE_ARRAY'), true)
+  const reader = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.length), offset: Number(chunk.data_page_offset) }
+  const header = parquetHeader(reader)
+  const v2 = header.data_page_header_v2!
+  t.ok(v2.definition_levels_byte_length >= 5, 'the page has room for a 5-byte run header')
+  // the first level run becomes an RLE run of 2^31 - 1 values (value byte 1 follows)
+  const levels = reader.offset + v2.repetition_levels_byte_length
+  Buffer.from([0xfe, 0xff, 0xff, 0xff, 0x0f, 0x01]).copy(bytes, levels)
+  const hostile = join(dir, 'hostile.parquet')
+  await writeFile(hostile, bytes)
+  const err = await failureOf(hostile, join(dir, 'out'))
+  t.equal(err?.code, 'CMP_ERR_BAD_PARQUET')
+  t.match(err?.message, /hostile\.parquet.*(RLE run|levels|run)/)
 })

@@ -115,3 +115,15 @@ t.test('data that ends before the values, lengths past the page and bad widths t
   t.throws(() => read([2, 1], 33, 1), /bit width 33/)
   t.throws(() => readHybrid({ view: new DataView(new ArrayBuffer(2)), offset: 0 }, 1, new Uint8Array(1)), /no length prefix/)
 })
+
+t.test('strict: runs past the values are refused (an RLE run, or a bit-packed run beyond its last group of 8)', async t => {
+  const read = (bytes: number[], width: number, n: number, strict: boolean): void =>
+    readHybrid({ view: new DataView(Uint8Array.from(bytes).buffer), offset: 0 }, width, new Int32Array(n), bytes.length, strict)
+  const rleOf10 = [...varint(10 * 2), 1]
+  t.doesNotThrow(() => read(rleOf10, 1, 4, false), 'lenient: cut at the output')
+  t.throws(() => read(rleOf10, 1, 4, true), /RLE run of 10 values, 4 remain/)
+  t.doesNotThrow(() => read(rleOf10, 1, 10, true), 'exact: accepted')
+  const packed16 = [...varint(2 * 2 + 1), 0xff, 0xff]
+  t.doesNotThrow(() => read(packed16, 1, 9, true), 'the last group of 8 may be padding')
+  t.throws(() => read(packed16, 1, 8, true), /bit-packed run of 16 values, 8 remain/)
+})
