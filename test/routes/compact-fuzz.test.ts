@@ -81,7 +81,7 @@ function threads (): number {
 }
 
 t.test(`${MUTATIONS} fuzzed uploads: each a catalogued 4xx or a well-formed 200, never a 5xx; nothing leaks`, async t => {
-  // a fuzzed page can keep a decoder busy for minutes: the time limit stops it (422)
+  // the time limit is a backstop (422) should a fuzzed page keep a decoder busy
   const app = await testApp(t, { workers: 2, compactionTimeoutMs: 5000 })
   const originals = await seeds(t.testdir())
   const random = prng(5)
