@@ -19,6 +19,7 @@ export default async function debugVarsRoutes (app: FastifyInstance, { service }
     compactions: { in_flight: state.compactionsInFlight, running: pool.busy, queued_for_budget: budget.queued, queued_for_worker: pool.queued },
     budget: { limit_bytes: budget.limitBytes, reserved_bytes: budget.reservedBytes, free_bytes: budget.limitBytes - budget.reservedBytes },
     pool: { size: pool.size, workers: pool.workers, busy: pool.busy },
+    pressure: service.pressure(),
     versions: { node: process.version, v8: process.versions.v8, service: serviceVersion() },
   }))
 }

@@ -40,8 +40,17 @@ t.test('the figures: memory, GC, event-loop delay, compactions, budget, workers,
   t.same(v.compactions, { in_flight: 0, running: 0, queued_for_budget: 0, queued_for_worker: 0 })
   t.same(v.budget, { limit_bytes: 300 * 1024 * 1024, reserved_bytes: 0, free_bytes: 300 * 1024 * 1024 })
   t.same(v.pool, { size: 3, workers: 0, busy: 0 })
+  t.equal(v.pressure, null, 'not under pressure')
   t.ok(v.uptime_seconds > 0 && Math.abs(v.uptime_seconds - process.uptime()) < 5, 'uptime is the process\'s, in seconds')
   t.same(v.versions, { node: process.version, v8: process.versions.v8, service: VERSION })
+})
+
+t.test('pressure: what is over its limit while POST /compact is refused', async t => {
+  const app = await testApp(t, { memoryLimitBytes: 1024 * 1024, compactionBudgetBytes: 1024 ** 3, pressureSampleIntervalMs: 50, maxEventLoopDelayMs: 1e9 })
+  await new Promise(resolve => setTimeout(resolve, 150))
+  const v = await vars(t, app)
+  t.match(v.pressure, { reason: 'rss_bytes', limit: 1024 * 1024 })
+  t.ok(v.pressure.value > 1024 * 1024)
 })
 
 t.test('garbage collections and their pauses are counted from the app\'s start', async t => {
