@@ -42,22 +42,11 @@ export function readChunk (bytes: Uint8Array, base: number, meta: ColumnMetaData
   const type = element.type
   const text = isText(element)
   const sink = makeSink(type, text, rows)
-  const dictOffset = meta.dictionary_page_offset !== undefined && meta.dictionary_page_offset > 0n && meta.dictionary_page_offset < meta.data_page_offset
-    ? meta.dictionary_page_offset
-    : meta.data_page_offset
-  const start = Number(dictOffset) - base
-  const end = start + Number(meta.total_compressed_size)
-  if (start < 0 || end > bytes.length) throw new Error('column chunk outside the bytes read')
-  const reader: Reader = { view: new DataView(bytes.buffer, bytes.byteOffset + start, end - start), offset: 0 }
+  const reader = chunkReader(bytes, base, meta)
   const defs = new Uint8Array(rows)
   let row = 0
   while (row < rows) {
-    if (reader.offset >= reader.view.byteLength) throw new Error(`column chunk ended after ${row} of ${rows} rows`)
-    const header = parquetHeader(reader)
-    const size = header.compressed_page_size
-    if (!(size >= 0 && reader.offset + size <= reader.view.byteLength)) throw new Error(`page of ${size} bytes overruns its column chunk`)
-    const raw = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, size)
-    reader.offset += size
+    const { header, raw } = nextPage(reader, row, rows)
     if (header.type === 'DICTIONARY_PAGE') {
       const dph = header.dictionary_page_header
       if (!dph || (dph.encoding !== 'PLAIN' && dph.encoding !== 'PLAIN_DICTIONARY')) throw new UnsupportedChunk('dictionary encoding')
@@ -92,6 +81,28 @@ export function readChunk (bytes: Uint8Array, base: number, meta: ColumnMetaData
     }
   }
   return sink.finish(defs)
+}
+
+/** A reader over a column chunk's pages, from its dictionary page (if any) to its end. */
+function chunkReader (bytes: Uint8Array, base: number, meta: ColumnMetaData): Reader {
+  const dictOffset = meta.dictionary_page_offset !== undefined && meta.dictionary_page_offset > 0n && meta.dictionary_page_offset < meta.data_page_offset
+    ? meta.dictionary_page_offset
+    : meta.data_page_offset
+  const start = Number(dictOffset) - base
+  const end = start + Number(meta.total_compressed_size)
+  if (start < 0 || end > bytes.length) throw new Error('column chunk outside the bytes read')
+  return { view: new DataView(bytes.buffer, bytes.byteOffset + start, end - start), offset: 0 }
+}
+
+/** The next page's header and its (compressed) bytes, checked to lie inside the chunk. */
+function nextPage (reader: Reader, row: number, rows: number): { header: ReturnType<typeof parquetHeader>, raw: Uint8Array } {
+  if (reader.offset >= reader.view.byteLength) throw new Error(`column chunk ended after ${row} of ${rows} rows`)
+  const header = parquetHeader(reader)
+  const size = header.compressed_page_size
+  if (!(size >= 0 && reader.offset + size <= reader.view.byteLength)) throw new Error(`page of ${size} bytes overruns its column chunk`)
+  const raw = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, size)
+  reader.offset += size
+  return { header, raw }
 }
 
 function decompress (raw: Uint8Array, uncompressedSize: number, codec: string): Uint8Array {
@@ -420,21 +431,10 @@ class BytesSink implements Sink {
  */
 export function checkForGeneralReader (bytes: Uint8Array, base: number, meta: ColumnMetaData, element: SchemaElement, rows: number): void {
   const optional = element.repetition_type !== 'REQUIRED'
-  const dictOffset = meta.dictionary_page_offset !== undefined && meta.dictionary_page_offset > 0n && meta.dictionary_page_offset < meta.data_page_offset
-    ? meta.dictionary_page_offset
-    : meta.data_page_offset
-  const start = Number(dictOffset) - base
-  const end = start + Number(meta.total_compressed_size)
-  if (start < 0 || end > bytes.length) throw new Error('column chunk outside the bytes read')
-  const reader: Reader = { view: new DataView(bytes.buffer, bytes.byteOffset + start, end - start), offset: 0 }
+  const reader = chunkReader(bytes, base, meta)
   let row = 0
   while (row < rows) {
-    if (reader.offset >= reader.view.byteLength) throw new Error(`column chunk ended after ${row} of ${rows} rows`)
-    const header = parquetHeader(reader)
-    const size = header.compressed_page_size
-    if (!(size >= 0 && reader.offset + size <= reader.view.byteLength)) throw new Error(`page of ${size} bytes overruns its column chunk`)
-    const raw = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, size)
-    reader.offset += size
+    const { header, raw } = nextPage(reader, row, rows)
     if (header.type === 'DICTIONARY_PAGE') {
       const count = header.dictionary_page_header?.num_values ?? -1
       // every value takes a bit at least
