@@ -69,6 +69,12 @@ t.test('deploy/kubernetes.yaml: Deployment, Service and HorizontalPodAutoscaler 
     t.ok([port.name, port.containerPort].includes(probe.httpGet.port), 'probes hit the service port')
   }
 
+  const scrape = pod.metadata.annotations
+  t.equal(scrape['prometheus.io/path'], '/metrics', 'Prometheus scrapes /metrics')
+  t.ok(openapi.paths['/metrics'], '/metrics is in openapi.yaml')
+  t.equal(Number(scrape['prometheus.io/port']), port.containerPort, 'on the service port')
+  t.equal(env.get('DEBUG_TOKEN')?.valueFrom?.secretKeyRef?.optional, true, 'DEBUG_TOKEN comes from the secret (a mesh makes every client loopback)')
+
   const memory = env.get('MEMORY_LIMIT_BYTES')?.valueFrom?.resourceFieldRef
   t.match(memory, { containerName: container.name, resource: 'limits.memory' }, 'MEMORY_LIMIT_BYTES from the container memory limit (downward API)')
   t.ok(container.resources.limits.memory, 'the container has a memory limit to pass on')
