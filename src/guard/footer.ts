@@ -6,7 +6,7 @@
 // column and nothing per statistic. The engine validates the whole footer again in the worker.
 import { open } from 'node:fs/promises'
 import { CompactorError, asCompactorError } from '../errors.ts'
-import { MAX_FOOTER_BYTES } from '../compaction/segment.ts'
+import { MAX_FOOTER_BYTES, MAX_ROW_GROUP_ROWS } from '../compaction/segment.ts'
 
 export interface FooterFigures {
   readonly rows: number
@@ -75,6 +75,7 @@ export function footerFigures (bytes: Uint8Array): FooterFigures {
   const columns: string[] = []
   let rows = -1
   let largest = 0
+  let groupRows = 0
   r.fields(0, (id, type) => {
     if (id === 2 && type === T_LIST) {
       // schema: list<SchemaElement>; the root is the first element, leaves have no num_children
@@ -91,11 +92,19 @@ export function footerFigures (bytes: Uint8Array): FooterFigures {
     } else if (id === 3 && type === T_I64) {
       rows = r.zigzag()
     } else if (id === 4 && type === T_LIST) {
-      // row_groups: list<RowGroup>; field 2 is total_byte_size
+      // row_groups: list<RowGroup>; field 2 is total_byte_size, 3 num_rows
       r.list(0, () => {
         r.fields(1, (fid, ftype) => {
-          if (fid === 2 && ftype === T_I64) largest = Math.max(largest, r.zigzag())
-          else r.skip(ftype, 1)
+          if (fid === 2 && ftype === T_I64) {
+            const bytes = r.zigzag()
+            if (bytes < 0) throw new Error(`a row group claims ${bytes} bytes`)
+            largest = Math.max(largest, bytes)
+          } else if (fid === 3 && ftype === T_I64) {
+            // the engine's own bounds, so that a lying footer is a bad file here, not an over-budget estimate
+            const n = r.zigzag()
+            if (n < 0 || n > MAX_ROW_GROUP_ROWS) throw new Error(`a row group claims ${n} rows`)
+            groupRows += n
+          } else r.skip(ftype, 1)
         })
       })
     } else {
@@ -103,6 +112,7 @@ export function footerFigures (bytes: Uint8Array): FooterFigures {
     }
   })
   if (rows < 0) throw new Error('no num_rows')
+  if (groupRows !== rows) throw new Error(`row groups hold ${groupRows} rows, the footer says ${rows}`)
   return { rows, columns, largestRowGroupBytes: largest }
 }
 

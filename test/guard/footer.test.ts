@@ -108,3 +108,19 @@ t.test('a list claiming more elements than bytes left, or nesting past the limit
   t.throws(() => footerFigures(deep), /nested too deep/)
   t.throws(() => footerFigures(Uint8Array.from([0x15, 0x02, 0x00])), /no num_rows/, 'a footer without num_rows')
 })
+
+t.test('row counts are checked as the engine checks them: groups must add up to num_rows, none past MAX_ROW_GROUP_ROWS', async t => {
+  // FileMetaData { 3: num_rows, 4: row_groups [ { 2: total_byte_size, 3: num_rows } ... ] }, zigzag varints
+  const footer = (numRows: number, groups: number[]): Uint8Array => {
+    const zz = (n: number): number[] => {
+      let v = n * 2
+      const out: number[] = []
+      do { let b = v % 128; v = Math.floor(v / 128); if (v > 0) b |= 0x80; out.push(b) } while (v > 0)
+      return out
+    }
+    return Uint8Array.from([0x36, ...zz(numRows), 0x19, (groups.length << 4) | 0x0c, ...groups.flatMap(n => [0x26, ...zz(100), 0x16, ...zz(n), 0x00]), 0x00])
+  }
+  t.same(footerFigures(footer(30, [10, 20])), { rows: 30, columns: [], largestRowGroupBytes: 100 })
+  t.throws(() => footerFigures(footer(31, [10, 20])), /row groups hold 30 rows, the footer says 31/)
+  t.throws(() => footerFigures(footer(2 ** 40, [2 ** 40])), /a row group claims/)
+})
