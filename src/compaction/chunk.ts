@@ -147,12 +147,23 @@ function makeSink (type: string | undefined, text: boolean, rows: number): Sink 
   }
 }
 
-// Dictionary indices of the present values of a page: bit width byte, then the hybrid encoding.
-function readIndices (reader: Reader, present: number, dictionarySize: number): Int32Array {
+/**
+ * A page's present values as a source array and, for dictionary pages, an index into it per value
+ * (PLAIN pages: the decoded values in order, no indices).
+ */
+function pageValues<T> (reader: Reader, encoding: string, present: number, dict: T | null, dictionarySize: number, decodePlain: (reader: Reader, count: number) => T): { src: T, indices: Int32Array | null } {
+  if (encoding === 'PLAIN') return { src: decodePlain(reader, present), indices: null }
+  if (isDictionaryEncoding(encoding) && dict) return { src: dict, indices: readIndices(reader, present, dictionarySize) }
+  throw new UnsupportedChunk(`encoding ${encoding}`)
+}
+
+// Dictionary indices of the present values of a page: bit width byte, then the hybrid encoding
+// (strict: no run past the values, see readHybrid).
+function readIndices (reader: Reader, present: number, dictionarySize: number, strict = false): Int32Array {
   const bitWidth = reader.view.getUint8(reader.offset++)
   if (bitWidth > 32) throw new Error(`dictionary index width ${bitWidth}`)
   const indices = new Int32Array(present)
-  if (present > 0) readHybrid(reader, bitWidth, indices, reader.view.byteLength - reader.offset)
+  if (present > 0) readHybrid(reader, bitWidth, indices, reader.view.byteLength - reader.offset, strict)
   for (let i = 0; i < present; i++) {
     if (indices[i] < 0 || indices[i] >= dictionarySize) throw new Error(`dictionary index ${indices[i]} outside a dictionary of ${dictionarySize}`)
   }
@@ -205,13 +216,8 @@ class IntegerSink implements Sink {
       copyPlain(reader, new Uint8Array(this.out.buffer), row * 8, n * 8)
       return
     }
-    let src: Int32Array
-    let indices: Int32Array | null = null
-    if (encoding === 'PLAIN') src = this.decodePlain(reader, present)
-    else if (isDictionaryEncoding(encoding) && this.dict) {
-      src = this.dict
-      indices = readIndices(reader, present, this.dict.length / 2)
-    } else throw new UnsupportedChunk(`encoding ${encoding}`)
+    // a dictionary entry is two words
+    const { src, indices } = pageValues(reader, encoding, present, this.dict, (this.dict?.length ?? 0) / 2, (r, count) => this.decodePlain(r, count))
     const words = this.words
     for (let i = row, k = 0; i < row + n; i++) {
       if (defs[i] === 0) continue
@@ -257,13 +263,7 @@ class DoubleSink implements Sink {
       copyPlain(reader, new Uint8Array(this.out.buffer), row * 8, n * 8)
       return
     }
-    let src: Float64Array
-    let indices: Int32Array | null = null
-    if (encoding === 'PLAIN') src = this.decodePlain(reader, present)
-    else if (isDictionaryEncoding(encoding) && this.dict) {
-      src = this.dict
-      indices = readIndices(reader, present, this.dict.length)
-    } else throw new UnsupportedChunk(`encoding ${encoding}`)
+    const { src, indices } = pageValues(reader, encoding, present, this.dict, this.dict?.length ?? 0, (r, count) => this.decodePlain(r, count))
     if (!indices && present === n) {
       this.out.set(src, row)
       return
@@ -447,7 +447,7 @@ export function checkForGeneralReader (bytes: Uint8Array, base: number, meta: Co
       const page = decompress(raw, header.uncompressed_page_size, meta.codec)
       const pr: Reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }
       const present = optional ? checkLevels(pr, n, undefined) : n
-      checkValues(pr, dph.encoding, present, page.length)
+      checkValues(pr, dph.encoding, present)
       row += n
     } else if (header.type === 'DATA_PAGE_V2') {
       const dph = header.data_page_header_v2
@@ -462,7 +462,7 @@ export function checkForGeneralReader (bytes: Uint8Array, base: number, meta: Co
       const bodySize = header.uncompressed_page_size - levelBytes
       if (bodySize < 0) throw new Error('levels larger than the page')
       const page = dph.is_compressed === false ? body : decompress(body, bodySize, meta.codec)
-      checkValues({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, dph.encoding, present, page.length)
+      checkValues({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, dph.encoding, present)
       row += n
     }
   }
@@ -481,13 +481,12 @@ function checkLevels (reader: Reader, n: number, length: number | undefined): nu
 }
 
 /** The bounds of a page's values that the general reader's decoders trust. */
-function checkValues (reader: Reader, encoding: string, present: number, pageLength: number): void {
+function checkValues (reader: Reader, encoding: string, present: number): void {
   if (isDictionaryEncoding(encoding)) {
     if (present === 0) return
-    if (reader.offset >= pageLength) throw new Error('dictionary indices missing')
-    const bitWidth = reader.view.getUint8(reader.offset++)
-    if (bitWidth > 32) throw new Error(`dictionary index width ${bitWidth}`)
-    readHybrid(reader, bitWidth, new Int32Array(present), pageLength - reader.offset, true)
+    if (reader.offset >= reader.view.byteLength) throw new Error('dictionary indices missing')
+    // the dictionary's size is the general reader's to check
+    readIndices(reader, present, 2 ** 32, true)
   } else if (encoding === 'RLE') {
     readHybrid(reader, 1, new Uint8Array(present), undefined, true)
   } else if (encoding === 'DELTA_BINARY_PACKED' || encoding === 'DELTA_LENGTH_BYTE_ARRAY' || encoding === 'DELTA_BYTE_ARRAY') {

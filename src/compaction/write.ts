@@ -204,6 +204,17 @@ export interface SourceTable {
   readonly ids: Int32Array
 }
 
+/** The number of value in list, appending it (numbered in `numbers`) when it is new. */
+function intern<T> (numbers: Map<T, number>, list: T[], value: T): number {
+  let id = numbers.get(value)
+  if (id === undefined) {
+    id = list.length
+    numbers.set(value, id)
+    list.push(value)
+  }
+  return id
+}
+
 /** Numbers the batches rows [0, n) come from, so that columns look sources up by index. */
 function sourceTable (rows: OutputRows, n: number): SourceTable {
   const numbers = new Map<Batch, number>()
@@ -215,12 +226,7 @@ function sourceTable (rows: OutputRows, n: number): SourceTable {
     const batch = rows.sources[i]
     if (batch !== last) {
       last = batch
-      id = numbers.get(batch) ?? -1
-      if (id < 0) {
-        id = batches.length
-        numbers.set(batch, id)
-        batches.push(batch)
-      }
+      id = intern(numbers, batches, batch)
     }
     ids[i] = id
   }
@@ -271,13 +277,7 @@ function gatherText (rows: OutputRows, n: number, ids: Int32Array, sources: Read
     const remap = remaps[ids[i]]!
     let id = remap[k]
     if (id < 0) {
-      const s = source!.dictionary[k]
-      id = known.get(s) ?? -1
-      if (id < 0) {
-        id = dictionary.length
-        known.set(s, id)
-        dictionary.push(s)
-      }
+      id = intern(known, dictionary, source!.dictionary[k])
       remap[k] = id
     }
     indices[i] = id
