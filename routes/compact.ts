@@ -79,8 +79,12 @@ export default async function compactRoutes (app: FastifyInstance, { service, op
     } finally {
       reservation?.release()
       reply.raw.off('close', onClose)
-      state.compactionsInFlight--
-      await temp.dispose()
+      // released in the order a client can observe: its temporary files are gone before it stops counting as in flight
+      try {
+        await temp.dispose()
+      } finally {
+        state.compactionsInFlight--
+      }
     }
     return reply
   })

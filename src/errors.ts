@@ -33,6 +33,7 @@ export const ERRORS = {
   CMP_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'POST /compact takes multipart/form-data or application/json' },
   CMP_ERR_EMPTY_RESULT: { status: 422, message: 'no rows are left to write' },
   CMP_ERR_COMPACTION_TIMEOUT: { status: 422, message: 'the compaction took longer than COMPACTION_TIMEOUT_MS and was stopped' },
+  CMP_ERR_INPUT_TOO_COSTLY: { status: 422, message: 'the inputs need more memory than the compaction reserved for them: retrying cannot help' },
   CMP_ERR_UPSTREAM: { status: 502, message: 'fetching a segment failed' },
   CMP_ERR_TEMP_SPACE: { status: 503, message: 'temporary disk space is taken by other requests, retry later' },
   CMP_ERR_DRAINING: { status: 503, message: 'the service is shutting down' },
