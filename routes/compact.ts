@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import multipart from '@fastify/multipart'
 import type { Ajv2020 } from 'ajv/dist/2020.js'
-import type { Service } from '../src/app.ts'
+import type { Service } from '../src/service/service.ts'
 import { DEFAULT_FREQUENCY_MS } from '../src/compaction/compact.ts'
 import { CompactorError } from '../src/errors.ts'
 import { componentSchema, type OpenApiDocument } from '../src/openapi.ts'
@@ -14,7 +14,7 @@ import { readBundle, type BundleManifest } from '../src/service/bundle.ts'
 import { deliver } from '../src/service/deliver.ts'
 import { readUpload } from '../src/service/upload.ts'
 import { estimateBytes, inputFigures } from '../src/guard/estimate.ts'
-import type { CompactionJob } from '../src/service/job.ts'
+import type { CompactionJob, JobRunner } from '../src/service/job.ts'
 import type { Reservation } from '../src/guard/budget.ts'
 
 export interface CompactRouteOptions {
@@ -71,8 +71,10 @@ export default async function compactRoutes (app: FastifyInstance, { service, op
           temp, limits, validateForm, formSchema, defaultRecordsPerFile: config.recordsPerFile, defaultFrequencyMs: DEFAULT_FREQUENCY_MS, delivery: { kind: format },
         })
         : await readBundle(request.body as BundleManifest, { storage, temp, defaultRecordsPerFile: config.recordsPerFile, targetFileBytes: config.targetFileBytes, format })
-      reservation = await service.budget.reserve(await estimate(job), cancel.signal)
-      service.metrics.compactionEnded(await deliver(job, reply, { storage, temp, log: request.log, run: (job, outDir, onFile) => service.pool.run(job, outDir, onFile, cancel.signal) }))
+      const held = reservation = await service.budget.reserve(await estimate(job), cancel.signal)
+      // the child runs within its reservation: its engine refuses pages past it, the watchdog kills it past it
+      const run: JobRunner = (job, outDir, onFile) => service.pool.run(job, outDir, onFile, { reservedBytes: held.bytes, signal: cancel.signal })
+      service.metrics.compactionEnded(await deliver(job, reply, { storage, temp, log: request.log, run }))
     } catch (err) {
       service.metrics.compactionFailed(err)
       throw err

@@ -1,7 +1,7 @@
 // GET /debug/vars: the process's runtime figures and the service's queues, budget and workers, as
 // JSON. Guarded like every debug endpoint: the DEBUG_TOKEN bearer token, or loopback only without one.
 import type { FastifyInstance } from 'fastify'
-import type { Service } from '../src/app.ts'
+import type { Service } from '../src/service/service.ts'
 import { RuntimeMonitor, serviceVersion } from '../src/observe/runtime.ts'
 import { checkDebugAccess } from '../src/service/auth.ts'
 

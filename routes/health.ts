@@ -1,6 +1,6 @@
 // GET /healthz (the process is up) and GET /readyz (not draining, not under memory or event-loop pressure).
 import type { FastifyInstance } from 'fastify'
-import type { Service } from '../src/app.ts'
+import type { Service } from '../src/service/service.ts'
 
 export default async function healthRoutes (app: FastifyInstance, { service }: { service: Service }): Promise<void> {
   app.get('/healthz', async (_request, reply) => reply.type('application/json').send({ status: 'ok' }))

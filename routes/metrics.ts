@@ -2,7 +2,7 @@
 // every answered HTTP request by method, route pattern and status: it is not encapsulated (like
 // fastify-plugin's plugins), so its onResponse hook sees every route of the app and the 404 handler.
 import type { FastifyInstance } from 'fastify'
-import type { Service } from '../src/app.ts'
+import type { Service } from '../src/service/service.ts'
 
 async function metricsRoutes (app: FastifyInstance, { service }: { service: Service }): Promise<void> {
   const { metrics } = service

@@ -3,7 +3,7 @@
 // and compaction workers are in each profile, told apart by a `thread` label. Behind the debug
 // access rule: DEBUG_TOKEN as a bearer token when set, loopback connections only otherwise.
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import type { Service } from '../src/app.ts'
+import type { Service } from '../src/service/service.ts'
 import { captureCpuProfile, captureHeapProfile } from '../src/debug/pprof.ts'
 import { holdHeapSampling, releaseHeapSampling } from '../src/debug/thread-profile.ts'
 import { CompactorError } from '../src/errors.ts'

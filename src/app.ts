@@ -7,13 +7,14 @@ import type { Config } from './config.ts'
 import { processTempPrefix } from './config.ts'
 import { CompactorError } from './errors.ts'
 import { MemoryBudget } from './guard/budget.ts'
-import { CompactionPool } from './guard/pool.ts'
 import { registerPressure, type PressureProbe } from './guard/pressure.ts'
 import { toJson } from './json.ts'
 import { ServiceMetrics } from './observe/metrics.ts'
+import type { Service } from './service/service.ts'
 import { loadOpenApi, schemaError, schemaValidator } from './openapi.ts'
 import { Storage } from './storage/index.ts'
 import { TempSpace } from './storage/temp.ts'
+import { CompactionPool, WATCHDOG_SLACK_BYTES } from './worker/pool.ts'
 import compactRoutes from '../routes/compact.ts'
 import debugVarsRoutes from '../routes/debug-vars.ts'
 import healthRoutes from '../routes/health.ts'
@@ -21,32 +22,10 @@ import metricsRoutes from '../routes/metrics.ts'
 import openapiRoutes from '../routes/openapi.ts'
 import pprofRoutes from '../routes/pprof.ts'
 
-/** What the routes share: settings, adapters, temporary space and the service's state. */
-export interface Service {
-  readonly config: Config
-  readonly storage: Storage
-  readonly temp: TempSpace
-  readonly state: ServiceState
-  /** The memory compactions reserve before they start, and the queue of those waiting for it. */
-  readonly budget: MemoryBudget
-  /** The worker threads compactions run on. */
-  readonly pool: CompactionPool
-  /** RSS over MEMORY_LIMIT_BYTES or event-loop lag: new compactions get 503 and /readyz turns 503. */
-  readonly pressure: PressureProbe
-  /** The app's Prometheus registry: compactions and requests are counted into it. */
-  readonly metrics: ServiceMetrics
-}
-
-export interface ServiceState {
-  /** Set on SIGTERM/SIGINT: /readyz turns 503 and new compactions are refused. */
-  draining: boolean
-  compactionsInFlight: number
-}
-
 export interface AppOptions {
   /** Fastify's logger option (pino); defaults to JSON lines at config.logLevel. */
   readonly logger?: FastifyServerOptions['logger']
-  /** The compaction worker's entry module (tests give one that can hold a job). */
+  /** The compaction child's entry module (tests give one that can hold or break a job). */
   readonly workerScript?: URL
 }
 
@@ -76,16 +55,27 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   })
   // before the routes, so that its hook runs before theirs: only POST /compact is refused under pressure
   const pressure = await registerPressure(app, config, (method, url) => method === 'POST' && url.split('?')[0] === '/compact')
+  const budget = new MemoryBudget({ limitBytes: compactionBudget(config, ASSUMED_CHILD_BASELINE_BYTES), maxQueue: config.maxQueue, queueTimeoutMs: config.queueTimeoutMs })
   const service: Service = {
     config,
     pressure,
     storage: new Storage(config),
     temp: await TempSpace.create(processTempPrefix(config), config.maxTempBytes),
     state: { draining: false, compactionsInFlight: 0 },
-    budget: new MemoryBudget({ limitBytes: config.compactionBudgetBytes, maxQueue: config.maxQueue, queueTimeoutMs: config.queueTimeoutMs }),
-    pool: new CompactionPool({ size: config.workers, heapLimitMb: workerHeapLimitMb(config), timeoutMs: config.compactionTimeoutMs, script: options.workerScript }),
+    budget,
+    pool: new CompactionPool({
+      size: config.workers,
+      heapLimitMb: childHeapLimitMb(config),
+      timeoutMs: config.compactionTimeoutMs,
+      // a child that stays grown past its share of the budget after a job holds memory others need
+      recycleAboveBytes: () => Math.max(WATCHDOG_SLACK_BYTES, budget.limitBytes / config.workers),
+      onBaseline: bytes => budget.setLimit(compactionBudget(config, bytes)),
+      script: options.workerScript,
+    }),
     metrics: new ServiceMetrics(() => service),
   }
+  // the budget follows the children's measured baseline: known before the first request
+  await service.pool.started(CHILD_START_WAIT_MS)
   app.addHook('onClose', async () => {
     await service.pool.close()
     await service.temp.close()
@@ -115,13 +105,27 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   return app as App
 }
 
+/** How long buildApp waits for the children to start; past it the app serves, and requests wait for a child. */
+const CHILD_START_WAIT_MS = 10_000
+
+/** A child's idle memory until the first one is measured (PSS of an idle child here: ~40 MiB). */
+export const ASSUMED_CHILD_BASELINE_BYTES = 48 * 1024 * 1024
+
 /**
- * Old-generation heap of one worker, in MiB: its share of the compaction budget, at least 64. The
- * engine's bulk data are typed arrays, outside this heap; a tight heap makes V8 collect early
- * instead of growing every worker's heap to the whole budget.
+ * What compactions may reserve together: COMPACTION_BUDGET_BYTES less, for each child, its idle
+ * baseline and the watchdog's slack, so that children at their limits keep the tree under
+ * MEMORY_LIMIT_BYTES (README "Memory guards"). At least 1 byte: below, every compaction is 413.
  */
-export function workerHeapLimitMb (config: Config): number {
-  return Math.max(64, Math.ceil(config.compactionBudgetBytes / config.workers / 1024 ** 2))
+export function compactionBudget (config: Config, childBaselineBytes: number): number {
+  return Math.max(1, config.compactionBudgetBytes - config.workers * (childBaselineBytes + WATCHDOG_SLACK_BYTES))
+}
+
+/**
+ * Old-generation heap of one child, in MiB: the whole budget, at least 64. A backstop only: the
+ * watchdog stops a child at its reservation, which is never more than the budget.
+ */
+export function childHeapLimitMb (config: Config): number {
+  return Math.max(64, Math.ceil(config.compactionBudgetBytes / 1024 ** 2))
 }
 
 /** Maps any error a request can meet to the catalog: Fastify's and its plugins' by code, unknown ones to 500. */

@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
 import { Profile } from 'pprof-format'
 import { CompactorError } from '../errors.ts'
-import type { CompactionPool, WorkerProfile } from '../guard/pool.ts'
+import type { CompactionPool, WorkerProfile } from '../worker/pool.ts'
 import { mergeThreadProfiles, type ThreadProfile } from './merge-profiles.ts'
 import { cpuProfiling, heapProfile, startCpuProfile, stopCpuProfile } from './thread-profile.ts'
 

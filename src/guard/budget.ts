@@ -26,16 +26,27 @@ interface Waiter {
 
 /** The shared memory budget with its FIFO admission queue. */
 export class MemoryBudget {
-  readonly limitBytes: number
+  private limit: number
   readonly maxQueue: number
   readonly queueTimeoutMs: number
   private used = 0
   private readonly queue: Waiter[] = []
 
   constructor (options: BudgetOptions) {
-    this.limitBytes = options.limitBytes
+    this.limit = options.limitBytes
     this.maxQueue = options.maxQueue
     this.queueTimeoutMs = options.queueTimeoutMs
+  }
+
+  /** Bytes all compactions together may reserve. */
+  get limitBytes (): number {
+    return this.limit
+  }
+
+  /** Changes the limit (the service lowers it once its children's baseline is measured); waiters that now fit are admitted. */
+  setLimit (bytes: number): void {
+    this.limit = bytes
+    this.admitWaiting()
   }
 
   /** Bytes reserved by compactions admitted and not yet released. */

@@ -5,8 +5,12 @@ import type { CompactionInput } from '../compaction/compact.ts'
 import { currentName } from '../compaction/schema.ts'
 import { readFooterFigures } from './footer.ts'
 
-/** Fixed part of every compaction: the worker and writer isolates, the engine's scratch, the footers. */
-export const BASE_BYTES = 80 * 1024 * 1024
+/**
+ * Fixed part of every compaction, over its child's idle baseline (which the budget holds apart):
+ * the engine's scratch, the footers, the heap's growth. Measured peaks over the baseline, for 12
+ * real segments: 15 to 19 MiB (`node bench/estimate.ts DIR`, README "Memory guards").
+ */
+export const BASE_BYTES = 32 * 1024 * 1024
 /** Decoded bytes per uncompressed byte of a row group (typed arrays, offsets, dictionaries, statuses). */
 export const DECODE_FACTOR = 4
 /** Bytes per output row per column held by the output buffers (references, offsets, gathered values). */

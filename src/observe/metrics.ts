@@ -7,7 +7,7 @@ import type { CompactionReport } from '../compaction/compact.ts'
 import { DROP_REASONS } from '../compaction/read.ts'
 import { CompactorError } from '../errors.ts'
 import type { MemoryBudget } from '../guard/budget.ts'
-import type { CompactionPool } from '../guard/pool.ts'
+import type { CompactionPool } from '../worker/pool.ts'
 
 export const METRIC_PREFIX = 'metric_compactor_'
 

@@ -1,5 +1,5 @@
 // A compaction job: what a request asked for once its inputs are on local disk and validated, and
-// running it through the engine. This is the one seam between the HTTP service and the engine.
+// running it through the engine (in a compaction child, src/worker/).
 import { compact, type CompactionInput, type CompactionReport, type CompactionResult, type InputReport } from '../compaction/compact.ts'
 import { DROP_REASONS, type DropReason } from '../compaction/read.ts'
 import type { SegmentMeta } from '../compaction/write.ts'
@@ -26,14 +26,15 @@ export interface CompactionJob {
   readonly delivery: Delivery
 }
 
-/** Runs a job somewhere (this thread, or a pool's worker): runJob's signature. */
+/** Runs a job somewhere (the service: a compaction child of the pool): files into outDir, onFile as each is complete. */
 export type JobRunner = (job: CompactionJob, outDir: string, onFile: (file: SegmentMeta) => Promise<void>) => Promise<CompactionResult>
 
 /**
  * Runs a job's compaction into outDir, calling onFile as each output file is complete; returns the
- * files and the report, which lists every segment of the bundle with its status.
+ * files and the report, which lists every segment of the bundle with its status. The engine's
+ * decoded data may hold at most memoryLimitBytes (beyond: CMP_ERR_INPUT_TOO_COSTLY).
  */
-export async function runJob (job: CompactionJob, outDir: string, onFile: (file: SegmentMeta) => Promise<void>): Promise<CompactionResult> {
+export async function runJob (job: CompactionJob, outDir: string, memoryLimitBytes: number, onFile: (file: SegmentMeta) => Promise<void>): Promise<CompactionResult> {
   const result = job.inputs.length === 0
     ? { files: [], report: emptyReport(job) }
     : await compact({
@@ -45,7 +46,8 @@ export async function runJob (job: CompactionJob, outDir: string, onFile: (file:
       dateint: job.dateint,
       instanceNum: job.instanceNum,
       onFile,
-      // the pool's workers are the parallelism here: a writer thread per compaction would cost a
+      memoryLimitBytes,
+      // the pool's children are the parallelism here: a writer thread per compaction would cost a
       // fresh isolate (~0.3 s, ~50 MB) each time (bench/load.ts: 2.5x the time, more peak RSS)
       parallelWrite: false,
     })

@@ -8,7 +8,7 @@ import { buildApp, type App } from '../../src/app.ts'
 import { ContractChecker, multipart, testApp, testConfig, twoSegments } from '../support/http.ts'
 
 const contract = new ContractChecker()
-const HANG_WORKER = new URL('../support/hang-worker.ts', import.meta.url)
+const HANG_CHILD = new URL('../support/hang-child.ts', import.meta.url)
 const VERSION = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
 
 async function vars (t: Test, app: App, headers: Record<string, string> = {}, remoteAddress?: string): Promise<any> {
@@ -78,7 +78,7 @@ t.test('a blocked event loop shows in the delay percentiles', async t => {
 })
 
 t.test('compactions running and queued, and the budget they hold, are the service\'s now', async t => {
-  const app = await buildApp(testConfig(t, { workers: 1 }), { logger: false, workerScript: HANG_WORKER })
+  const app = await buildApp(testConfig(t, { workers: 1 }), { logger: false, workerScript: HANG_CHILD })
   t.teardown(() => app.close())
   const { budget, pool } = app.service
   const dir = t.testdir()
@@ -96,7 +96,7 @@ t.test('compactions running and queued, and the budget they hold, are the servic
   t.equal(v.budget.free_bytes, budget.limitBytes - budget.reservedBytes)
   t.same(v.pool, { size: 1, workers: 1, busy: 1 })
 
-  await pool.busyWorkers()[0].terminate()
+  pool.busyChildren()[0].kill('SIGKILL')
   t.equal((await hanging).statusCode, 503)
   t.equal((await waiting).statusCode, 200)
   t.same((await vars(t, app)).compactions, { in_flight: 0, running: 0, queued_for_budget: 0, queued_for_worker: 0 })

@@ -14,7 +14,7 @@ import { writeSegment } from '../support/segments.ts'
 import { ContractChecker, T0, multipart, readTar, testApp, testConfig, twoSegments } from '../support/http.ts'
 
 const contract = new ContractChecker()
-const HANG_WORKER = new URL('../support/hang-worker.ts', import.meta.url)
+const HANG_CHILD = new URL('../support/hang-child.ts', import.meta.url)
 
 interface Sample {
   name: string
@@ -160,7 +160,7 @@ async function until (what: string, condition: () => boolean, ms = 10_000): Prom
 }
 
 async function hangApp (t: Test, overrides: Partial<Config> = {}): Promise<App> {
-  const app = await buildApp(testConfig(t, { workers: 1, ...overrides }), { logger: false, workerScript: HANG_WORKER })
+  const app = await buildApp(testConfig(t, { workers: 1, ...overrides }), { logger: false, workerScript: HANG_CHILD })
   t.teardown(() => app.close())
   return app
 }
@@ -304,7 +304,7 @@ t.test('gauges are read from the service at scrape: queues, in flight, budget re
   t.equal(valueOf(busy, 'metric_compactor_pool_busy_workers'), 1)
 
   held.release()
-  await pool.busyWorkers()[0].terminate()
+  pool.busyChildren()[0].kill('SIGKILL')
   t.equal((await hanging).statusCode, 503)
   t.equal((await waitingForWorker).statusCode, 200)
   t.equal((await waitingForBudget).statusCode, 200)

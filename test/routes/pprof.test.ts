@@ -18,7 +18,7 @@ import { writeSegment, type RowSpec } from '../support/segments.ts'
 import { ContractChecker, T0, multipart, testApp, testConfig, twoSegments } from '../support/http.ts'
 
 const contract = new ContractChecker()
-const HANG_WORKER = new URL('../support/hang-worker.ts', import.meta.url)
+const HANG_CHILD = new URL('../support/hang-child.ts', import.meta.url)
 
 /** Two overlapping segments of 24 000 rows each: a compaction of them merges and rolls up for a while. */
 async function busyUpload (dir: string): Promise<{ payload: Buffer, headers: Record<string, string> }> {
@@ -191,14 +191,14 @@ t.test('one CPU capture at a time: a second one meanwhile is 409 CMP_ERR_PROFILE
 })
 
 t.test('a worker that exits during the capture loses its part, named in the comments; its replacement is profiled', async t => {
-  const app = await buildApp(testConfig(t, { workers: 1, ...NO_LAG_GUARD }), { logger: false, workerScript: HANG_WORKER })
+  const app = await buildApp(testConfig(t, { workers: 1, ...NO_LAG_GUARD }), { logger: false, workerScript: HANG_CHILD })
   t.teardown(() => app.close())
   const upload = await multipart((await Promise.all((await twoSegments(t.testdir(), ['hang-a.parquet', 'b.parquet'])).map(async p => ({ name: p.split('/').at(-1)!, data: await readFile(p) })))))
   const hanging = app.inject({ method: 'POST', url: '/compact', ...upload })
   while (app.service.pool.busy === 0) await sleep(10)
   const capture = app.inject({ url: '/debug/pprof/profile?seconds=2' })
   await sleep(500)
-  await app.service.pool.busyWorkers()[0].terminate()
+  app.service.pool.busyChildren()[0].kill('SIGKILL')
   t.equal((await hanging).statusCode, 503)
   const profile = assertProfileResponse(t, await capture, '/debug/pprof/profile', 'profile.pb.gz')
   const comments = profile.comment.map(c => text(profile, c)).join('\n')
