@@ -1,4 +1,4 @@
-// GET /debug/vars: the process's runtime figures and the service's queues, budget and workers, as
+// GET /debug/vars: the process's runtime figures and the service's queues, budget and children, as
 // JSON. Guarded like every debug endpoint: the DEBUG_TOKEN bearer token, or loopback only without one.
 import type { FastifyInstance } from 'fastify'
 import type { Service } from '../src/service/service.ts'
@@ -18,7 +18,15 @@ export default async function debugVarsRoutes (app: FastifyInstance, { service }
     ...runtime.stats(),
     compactions: { in_flight: state.compactionsInFlight, running: pool.busy, queued_for_budget: budget.queued, queued_for_worker: pool.queued },
     budget: { limit_bytes: budget.limitBytes, reserved_bytes: budget.reservedBytes, free_bytes: budget.limitBytes - budget.reservedBytes },
-    pool: { size: pool.size, workers: pool.workers, busy: pool.busy },
+    pool: {
+      size: pool.size,
+      workers: pool.workers,
+      busy: pool.busy,
+      baseline_bytes: pool.baselineBytes,
+      memory_bytes: pool.treeBytes(),
+      spawn_failures: pool.consecutiveSpawnFailures,
+      kills: Object.fromEntries(pool.kills),
+    },
     pressure: service.pressure(),
     versions: { node: process.version, v8: process.versions.v8, service: serviceVersion() },
   }))

@@ -53,34 +53,37 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
-  // before the routes, so that its hook runs before theirs: only POST /compact is refused under pressure
-  const pressure = await registerPressure(app, config, (method, url) => method === 'POST' && url.split('?')[0] === '/compact')
+  const temp = await TempSpace.create(processTempPrefix(config), config.maxTempBytes)
   const budget = new MemoryBudget({ limitBytes: compactionBudget(config, ASSUMED_CHILD_BASELINE_BYTES), maxQueue: config.maxQueue, queueTimeoutMs: config.queueTimeoutMs })
+  const pool = new CompactionPool({
+    size: config.workers,
+    heapLimitMb: childHeapLimitMb(config),
+    timeoutMs: config.compactionTimeoutMs,
+    // a child that stays grown past its share of the budget after a job holds memory others need
+    recycleAboveBytes: () => Math.max(WATCHDOG_SLACK_BYTES, budget.limitBytes / config.workers),
+    onBaseline: bytes => budget.setLimit(compactionBudget(config, bytes)),
+    script: options.workerScript,
+  })
+  const storage = new Storage(config)
+  app.addHook('onClose', async () => {
+    await pool.close()
+    await temp.close()
+    storage.close()
+  })
+  // the budget follows the children's measured baseline: known before the first request
+  await pool.started(CHILD_START_WAIT_MS)
+  // before the routes, so that its hook runs before theirs: only POST /compact is refused under pressure
+  const pressure = await registerPressure(app, config, (method, url) => method === 'POST' && url.split('?')[0] === '/compact', () => pool.treeBytes())
   const service: Service = {
     config,
     pressure,
-    storage: new Storage(config),
-    temp: await TempSpace.create(processTempPrefix(config), config.maxTempBytes),
+    storage,
+    temp,
     state: { draining: false, compactionsInFlight: 0 },
     budget,
-    pool: new CompactionPool({
-      size: config.workers,
-      heapLimitMb: childHeapLimitMb(config),
-      timeoutMs: config.compactionTimeoutMs,
-      // a child that stays grown past its share of the budget after a job holds memory others need
-      recycleAboveBytes: () => Math.max(WATCHDOG_SLACK_BYTES, budget.limitBytes / config.workers),
-      onBaseline: bytes => budget.setLimit(compactionBudget(config, bytes)),
-      script: options.workerScript,
-    }),
+    pool,
     metrics: new ServiceMetrics(() => service),
   }
-  // the budget follows the children's measured baseline: known before the first request
-  await service.pool.started(CHILD_START_WAIT_MS)
-  app.addHook('onClose', async () => {
-    await service.pool.close()
-    await service.temp.close()
-    service.storage.close()
-  })
 
   app.setErrorHandler((error: FastifyError | CompactorError, request, reply) => {
     const catalogued = toCatalogued(error)

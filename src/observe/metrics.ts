@@ -1,13 +1,14 @@
 // The service's Prometheus metrics: one registry per app (several apps in one process never share
 // counters), holding the process's default metrics and the compactor's own, all named
 // `metric_compactor_*`. Counters move when a compaction or a request ends; gauges (queues, budget,
-// workers) are read from the service when scraped.
+// children, pressure) and the children's kill counts are read from the service when scraped.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client'
 import type { CompactionReport } from '../compaction/compact.ts'
 import { DROP_REASONS } from '../compaction/read.ts'
 import { CompactorError } from '../errors.ts'
 import type { MemoryBudget } from '../guard/budget.ts'
-import type { CompactionPool } from '../worker/pool.ts'
+import { PRESSURE_REASONS, type PressureProbe } from '../guard/pressure.ts'
+import { KILL_REASONS, type CompactionPool } from '../worker/pool.ts'
 
 export const METRIC_PREFIX = 'metric_compactor_'
 
@@ -15,10 +16,11 @@ export const METRIC_PREFIX = 'metric_compactor_'
 export const OUTCOMES = ['ok', 'client_error', 'overloaded', 'cancelled', 'server_error'] as const
 export type CompactionOutcome = typeof OUTCOMES[number]
 
-/** What the scrape-time gauges read: the service's budget, pool and state. */
+/** What the scrape-time gauges read: the service's budget, pool, pressure and state. */
 export interface MetricSources {
   readonly budget: MemoryBudget
   readonly pool: CompactionPool
+  readonly pressure: PressureProbe
   readonly state: { readonly compactionsInFlight: number }
 }
 
@@ -80,9 +82,29 @@ export class ServiceMetrics {
     }, ['queue'])
     gauge('compactions_in_flight', 'Compaction requests being handled (inputs on disk, queued or running).', function () { this.set(sources().state.compactionsInFlight) })
     gauge('budget_reserved_bytes', 'Memory budget reserved by admitted compactions.', function () { this.set(sources().budget.reservedBytes) })
-    gauge('budget_limit_bytes', 'The whole memory budget (COMPACTION_BUDGET_BYTES).', function () { this.set(sources().budget.limitBytes) })
-    gauge('pool_workers', 'Live compaction worker threads.', function () { this.set(sources().pool.workers) })
-    gauge('pool_busy_workers', 'Worker threads running a compaction.', function () { this.set(sources().pool.busy) })
+    gauge('budget_limit_bytes', 'The memory budget compactions share: COMPACTION_BUDGET_BYTES less each child\'s baseline and watchdog slack.', function () { this.set(sources().budget.limitBytes) })
+    gauge('pool_workers', 'Live compaction child processes (the same as children).', function () { this.set(sources().pool.workers) })
+    gauge('pool_busy_workers', 'Compaction child processes running a compaction.', function () { this.set(sources().pool.busy) })
+    gauge('children', 'Live compaction child processes.', function () { this.set(sources().pool.workers) })
+    gauge('child_baseline_bytes', 'The largest idle memory (PSS) measured of a compaction child after its start.', function () { this.set(sources().pool.baselineBytes) })
+    gauge('child_memory_bytes', 'Memory (PSS) of each live compaction child, by its place in the pool.', function () {
+      this.reset()
+      for (const { slot, bytes } of sources().pool.childMemory()) this.set({ child: String(slot) }, bytes)
+    }, ['child'])
+    gauge('pressure', 'The memory and event-loop guard: 1 while it refuses compactions for this reason, else 0.', function () {
+      const reason = sources().pressure()?.reason
+      for (const r of PRESSURE_REASONS) this.set({ reason: r }, r === reason ? 1 : 0)
+    }, ['reason'])
+    new Counter({
+      name: METRIC_PREFIX + 'child_kills_total',
+      help: 'Compaction children that ended other than by shutdown, by reason: memory (the watchdog), timeout, cancelled (the client left), recycled (grown after a job), crashed (died of something the service did not do).',
+      labelNames: ['reason'],
+      registers,
+      collect () {
+        this.reset()
+        for (const reason of KILL_REASONS) this.inc({ reason }, sources().pool.kills.get(reason) ?? 0)
+      },
+    })
 
     // every label value known up front is shown from the first scrape, at 0
     for (const outcome of OUTCOMES) this.compactions.inc({ outcome }, 0)

@@ -157,6 +157,13 @@ export class CompactionPool {
     return [...this.children.values()].map(c => ({ slot: c.slot, bytes: pssBytes(c.process.pid!) ?? c.memoryBytes }))
   }
 
+  /** The memory of the whole tree: this process and every live child (PSS; RSS where PSS cannot be read). */
+  treeBytes (): number {
+    let bytes = pssBytes('self') ?? process.memoryUsage.rss()
+    for (const child of this.children.values()) bytes += pssBytes(child.process.pid!) ?? child.memoryBytes
+    return bytes
+  }
+
   /** The processes running a job (tests kill one to play a crash). */
   busyChildren (): ChildProcess[] {
     return [...this.children.values()].filter(c => c.task).map(c => c.process)

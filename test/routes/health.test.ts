@@ -32,15 +32,15 @@ t.test('/readyz is 200 when ready, 503 with Retry-After while draining', async t
 /** Resolves once the guard has sampled (its first sample comes one interval after start). */
 const sampled = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
-t.test('RSS over MEMORY_LIMIT_BYTES: /readyz 503 under_pressure, POST /compact 503 CMP_ERR_UNDER_PRESSURE, the rest served', async t => {
+t.test('the process tree\'s memory over MEMORY_LIMIT_BYTES: /readyz 503 under_pressure, POST /compact 503 CMP_ERR_UNDER_PRESSURE, the rest served', async t => {
   const limit = 1024 * 1024
-  // a delay guard that cannot trip, so that RSS is the reason
+  // a delay guard that cannot trip, so that memory is the reason
   const app = await testApp(t, { memoryLimitBytes: limit, compactionBudgetBytes: 1024 ** 3, pressureSampleIntervalMs: 50, maxEventLoopDelayMs: 1e9 })
   await sampled(150)
   const readyz = await app.inject({ url: '/readyz' })
   t.equal(readyz.statusCode, 503)
   t.match(readyz.headers['retry-after'], /^\d+$/)
-  t.match(contract.check(t, 'GET', '/readyz', readyz), { status: 'under_pressure', pressure: { reason: 'rss_bytes', limit }, memory_limit_bytes: limit })
+  t.match(contract.check(t, 'GET', '/readyz', readyz), { status: 'under_pressure', pressure: { reason: 'memory_bytes', limit }, memory_limit_bytes: limit })
   t.ok(readyz.json().pressure.value > limit)
 
   const [a] = await twoSegments(t.testdir())
@@ -48,7 +48,7 @@ t.test('RSS over MEMORY_LIMIT_BYTES: /readyz 503 under_pressure, POST /compact 5
   const refused = await app.inject({ method: 'POST', url: '/compact', ...upload })
   t.equal(refused.statusCode, 503)
   t.match(refused.headers['retry-after'], /^\d+$/)
-  t.match(contract.check(t, 'POST', '/compact', refused), { code: 'CMP_ERR_UNDER_PRESSURE', details: { reason: 'rss_bytes', limit } })
+  t.match(contract.check(t, 'POST', '/compact', refused), { code: 'CMP_ERR_UNDER_PRESSURE', details: { reason: 'memory_bytes', limit } })
   t.equal(app.service.budget.reservedBytes, 0, 'nothing was reserved for the refused request')
 
   for (const url of ['/healthz', '/openapi.json']) t.equal((await app.inject({ url })).statusCode, 200, `${url} is still served`)

@@ -126,6 +126,11 @@ const SERVICE_METRICS = {
   metric_compactor_budget_limit_bytes: 'gauge',
   metric_compactor_pool_workers: 'gauge',
   metric_compactor_pool_busy_workers: 'gauge',
+  metric_compactor_children: 'gauge',
+  metric_compactor_child_baseline_bytes: 'gauge',
+  metric_compactor_child_memory_bytes: 'gauge',
+  metric_compactor_child_kills_total: 'counter',
+  metric_compactor_pressure: 'gauge',
   metric_compactor_http_requests_total: 'counter',
   metric_compactor_http_request_duration_seconds: 'histogram',
 }
@@ -192,7 +197,26 @@ t.test('GET /metrics is Prometheus text with every metric of the service and the
   for (const reason of ['missing_key', 'bad_key', 'nonfinite_rollup', 'missing_sketch', 'bad_sketch']) {
     t.ok(families.get('metric_compactor_rows_dropped_total')!.samples.some(s => s.labels.reason === reason), `reason=${reason} is shown from the start`)
   }
-  t.equal(valueOf(families, 'metric_compactor_budget_limit_bytes'), app.service.config.compactionBudgetBytes)
+  t.equal(valueOf(families, 'metric_compactor_budget_limit_bytes'), app.service.budget.limitBytes)
+  t.ok(app.service.budget.limitBytes < app.service.config.compactionBudgetBytes, 'the budget less the children\'s baseline')
+  const { size } = app.service.pool
+  t.equal(valueOf(families, 'metric_compactor_children'), size, 'every child is started with the app')
+  t.equal(valueOf(families, 'metric_compactor_child_baseline_bytes'), app.service.pool.baselineBytes)
+  const memory = families.get('metric_compactor_child_memory_bytes')!.samples
+  t.same(memory.map(s => s.labels.child).sort(), Array.from({ length: size }, (_, i) => String(i)), 'one memory sample per child, by its place in the pool')
+  t.ok(memory.every(s => s.value > 1024 * 1024), 'each child\'s memory is measured')
+  for (const reason of ['memory', 'timeout', 'cancelled', 'recycled', 'crashed']) {
+    t.equal(valueOf(families, 'metric_compactor_child_kills_total', { reason }), 0, `child kills reason=${reason} is shown from the start`)
+  }
+  for (const reason of ['memory_bytes', 'event_loop_delay_ms']) t.equal(valueOf(families, 'metric_compactor_pressure', { reason }), 0, `pressure reason=${reason} is 0`)
+})
+
+t.test('metric_compactor_pressure is 1 for the reason the guard refuses compactions', async t => {
+  const app = await testApp(t, { memoryLimitBytes: 1024 * 1024, compactionBudgetBytes: 1024 ** 3, pressureSampleIntervalMs: 50, maxEventLoopDelayMs: 1e9 })
+  await new Promise(resolve => setTimeout(resolve, 150))
+  const families = await scrape(t, app)
+  t.equal(valueOf(families, 'metric_compactor_pressure', { reason: 'memory_bytes' }), 1)
+  t.equal(valueOf(families, 'metric_compactor_pressure', { reason: 'event_loop_delay_ms' }), 0)
 })
 
 t.test('a compaction moves the counters by exactly its report', async t => {
@@ -316,6 +340,7 @@ t.test('gauges are read from the service at scrape: queues, in flight, budget re
   t.equal(valueOf(idle, 'metric_compactor_pool_busy_workers'), 0)
   t.equal(valueOf(idle, 'metric_compactor_compactions_total', { outcome: 'server_error' }), 1)
   t.equal(valueOf(idle, 'metric_compactor_compaction_errors_total', { code: 'CMP_ERR_COMPACTION_OOM' }), 1)
+  t.equal(valueOf(idle, 'metric_compactor_child_kills_total', { reason: 'crashed' }), 1, 'the child killed from outside')
   t.equal(valueOf(idle, 'metric_compactor_compactions_total', { outcome: 'ok' }), 2)
 })
 
