@@ -11,6 +11,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { Aggregator } from '../src/compaction/aggregate.ts'
 import { DEFAULT_RECORDS_PER_FILE, FREQUENCIES, outputSchema } from '../src/compaction/compact.ts'
 import { OutputRows } from '../src/compaction/output.ts'
+import { MemoryAccount } from '../src/compaction/account.ts'
 import { readBatch, USABLE } from '../src/compaction/read.ts'
 import { ENGINE_COLUMNS } from '../src/compaction/schema.ts'
 import { openSegment, type Segment } from '../src/compaction/segment.ts'
@@ -43,6 +44,7 @@ interface FloorTask {
  */
 export async function floorPass (task: FloorTask): Promise<FloorResult> {
   const carry = task.schema.filter(c => !ENGINE_COLUMNS.has(c.name)).map(c => c.name)
+  const unlimited = new MemoryAccount(Infinity)
   const rows = new OutputRows()
   // the finest bucket width: rows already on 10 s buckets stay apart
   const aggregator = new Aggregator(FREQUENCIES[0], rows, null)
@@ -65,7 +67,7 @@ export async function floorPass (task: FloorTask): Promise<FloorResult> {
       const segment = await openSegment(path, i)
       try {
         for (let g = 0; g < segment.rowGroups.length; g++) {
-          const batch = await readBatch(segment, g, g, carry)
+          const batch = await readBatch(segment, g, g, carry, unlimited)
           result.rows_in += batch.length
           for (let r = 0; r < batch.length; r++) if (batch.status[r] === USABLE) aggregator.add(batch, r)
           if (rows.count >= DEFAULT_RECORDS_PER_FILE) await flush()

@@ -6,7 +6,8 @@ import { parquetHeader } from 'hyparquet/src/column.js'
 import { readHybrid } from './rle.ts'
 import type { ColumnMetaData, SchemaElement } from 'hyparquet'
 import { copyBytes } from './bytes.ts'
-import { readCompressors } from './codecs.ts'
+import { MAX_PAGE_BYTES, readCompressors } from './codecs.ts'
+import type { Tab } from './account.ts'
 
 /** A decoded column; `valid[i]` is 1 where row i has a value. */
 export type DecodedColumn =
@@ -32,77 +33,130 @@ export function isText (element: SchemaElement): boolean {
   return element.type === 'BYTE_ARRAY' && (c === 'UTF8' || c === 'JSON' || c === 'ENUM' || l === 'STRING' || l === 'JSON' || l === 'ENUM')
 }
 
+/** A JS string's header and its slot in a dictionary array (its characters are charged as page bytes). */
+const TEXT_ENTRY_BYTES = 40
+/** A Uint8Array view per entry of a byte-string dictionary. */
+const VIEW_ENTRY_BYTES = 96
+/** A page's decoded values or dictionary indices, held until the sink has copied them. */
+const SCRATCH_BYTES_PER_VALUE = 8
+const EMPTY_PAGE = new Uint8Array(0)
+
 /**
- * Decodes a column chunk of `rows` rows from `bytes` (which starts at file offset `base`).
- * Throws UnsupportedChunk for layouts it does not handle, and Error for corrupt data.
+ * Decodes a column chunk of `rows` rows from `bytes` (which starts at file offset `base`). What the
+ * decoded column keeps is charged to `tab` before it is allocated, each page's declared size for as
+ * long as the page is decoded. Throws UnsupportedChunk for layouts it does not handle, Error for
+ * corrupt data and CompactorError (CMP_ERR_INPUT_TOO_COSTLY) for a chunk that does not fit.
  */
-export function readChunk (bytes: Uint8Array, base: number, meta: ColumnMetaData, element: SchemaElement, rows: number): DecodedColumn {
+export function readChunk (bytes: Uint8Array, base: number, meta: ColumnMetaData, element: SchemaElement, rows: number, tab: Tab): DecodedColumn {
   if (element.repetition_type === 'REPEATED') throw new UnsupportedChunk('repeated column')
   const optional = element.repetition_type !== 'REQUIRED'
-  const type = element.type
-  const text = isText(element)
-  const sink = makeSink(type, text, rows)
   const reader = chunkReader(bytes, base, meta)
+  tab.charge(rows)
   const defs = new Uint8Array(rows)
-  let row = 0
-  while (row < rows) {
-    const { header, raw } = nextPage(reader, row, rows)
-    if (header.type === 'DICTIONARY_PAGE') {
-      const dph = header.dictionary_page_header
-      if (!dph || (dph.encoding !== 'PLAIN' && dph.encoding !== 'PLAIN_DICTIONARY')) throw new UnsupportedChunk('dictionary encoding')
-      const page = decompress(raw, header.uncompressed_page_size, meta.codec)
-      sink.dictionary(page, dph.num_values)
-    } else if (header.type === 'DATA_PAGE') {
-      const dph = header.data_page_header
-      if (!dph) throw new Error('data page without its header')
-      const n = dph.num_values
-      if (!(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
-      const page = decompress(raw, header.uncompressed_page_size, meta.codec)
-      const pr: Reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }
-      const present = optional ? readLevels(pr, defs, row, n, undefined) : fillPresent(defs, row, n)
-      sink.values(pr, dph.encoding, defs, row, n, present)
-      row += n
-    } else if (header.type === 'DATA_PAGE_V2') {
-      const dph = header.data_page_header_v2
-      if (!dph) throw new Error('data page v2 without its header')
-      const n = dph.num_values
-      if (!(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
-      if (dph.repetition_levels_byte_length !== 0) throw new UnsupportedChunk('repetition levels')
-      const levelBytes = dph.definition_levels_byte_length
-      if (!(levelBytes >= 0 && levelBytes <= raw.length)) throw new Error('definition levels overrun the page')
-      const lr: Reader = { view: new DataView(raw.buffer, raw.byteOffset, levelBytes), offset: 0 }
-      const present = optional && levelBytes > 0 ? readLevels(lr, defs, row, n, levelBytes) : fillPresent(defs, row, n)
-      const body = raw.subarray(levelBytes)
-      const page = dph.is_compressed === false ? body : decompress(body, header.uncompressed_page_size - levelBytes, meta.codec)
-      sink.values({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, dph.encoding, defs, row, n, present)
-      row += n
-    } else {
-      // index pages and unknown page types carry no rows
+  const sink = makeSink(element.type, isText(element), rows, tab)
+  // a decoded dictionary may view its page (byte strings): the page is charged until the chunk is read
+  let dictionaryPage = 0
+  try {
+    let row = 0
+    while (row < rows) {
+      const { header, raw } = nextPage(reader, row, rows)
+      const size = header.uncompressed_page_size
+      if (header.type === 'DICTIONARY_PAGE') {
+        const dph = header.dictionary_page_header
+        if (!dph || (dph.encoding !== 'PLAIN' && dph.encoding !== 'PLAIN_DICTIONARY')) throw new UnsupportedChunk('dictionary encoding')
+        checkDictionarySize(dph.num_values, meta)
+        if (dph.num_values === 0) {
+          sink.dictionary(EMPTY_PAGE, 0)
+          continue
+        }
+        tab.account.charge(size, tab.file)
+        dictionaryPage += size
+        sink.dictionary(decompress(raw, size, meta.codec), dph.num_values)
+      } else if (header.type === 'DATA_PAGE') {
+        const dph = header.data_page_header
+        if (!dph) throw new Error('data page without its header')
+        const n = dph.num_values
+        if (!(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
+        if (n === 0) continue
+        tab.scratch(size + SCRATCH_BYTES_PER_VALUE * n, () => {
+          const page = decompress(raw, size, meta.codec)
+          const pr: Reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }
+          const present = optional ? readLevels(pr, defs, row, n, undefined) : fillPresent(defs, row, n)
+          sink.values(pr, dph.encoding, defs, row, n, present)
+        })
+        row += n
+      } else if (header.type === 'DATA_PAGE_V2') {
+        const dph = header.data_page_header_v2
+        if (!dph) throw new Error('data page v2 without its header')
+        const n = dph.num_values
+        if (!(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
+        if (n === 0) continue
+        if (dph.repetition_levels_byte_length !== 0) throw new UnsupportedChunk('repetition levels')
+        const levelBytes = dph.definition_levels_byte_length
+        if (!(levelBytes >= 0 && levelBytes <= raw.length && levelBytes <= size)) throw new Error('definition levels overrun the page')
+        tab.scratch(size + SCRATCH_BYTES_PER_VALUE * n, () => {
+          const lr: Reader = { view: new DataView(raw.buffer, raw.byteOffset, levelBytes), offset: 0 }
+          const present = optional && levelBytes > 0 ? readLevels(lr, defs, row, n, levelBytes) : fillPresent(defs, row, n)
+          const body = raw.subarray(levelBytes)
+          const page = dph.is_compressed === false ? body : decompress(body, size - levelBytes, meta.codec)
+          sink.values({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, dph.encoding, defs, row, n, present)
+        })
+        row += n
+      } else {
+        // index pages and unknown page types carry no rows
+      }
     }
+  } finally {
+    tab.account.release(dictionaryPage)
   }
   return sink.finish(defs)
 }
 
+/** A reader over a column chunk's pages that adds up the uncompressed bytes they declare. */
+interface ChunkReader extends Reader {
+  /** Header and uncompressed page bytes of the pages read so far. */
+  declared: number
+  /** The chunk's total_uncompressed_size in the footer: what the pages may declare at most. */
+  readonly footerBytes: number
+}
+
 /** A reader over a column chunk's pages, from its dictionary page (if any) to its end. */
-function chunkReader (bytes: Uint8Array, base: number, meta: ColumnMetaData): Reader {
+function chunkReader (bytes: Uint8Array, base: number, meta: ColumnMetaData): ChunkReader {
   const dictOffset = meta.dictionary_page_offset !== undefined && meta.dictionary_page_offset > 0n && meta.dictionary_page_offset < meta.data_page_offset
     ? meta.dictionary_page_offset
     : meta.data_page_offset
   const start = Number(dictOffset) - base
   const end = start + Number(meta.total_compressed_size)
   if (start < 0 || end > bytes.length) throw new Error('column chunk outside the bytes read')
-  return { view: new DataView(bytes.buffer, bytes.byteOffset + start, end - start), offset: 0 }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + start, end - start)
+  return { view, offset: 0, declared: 0, footerBytes: Number(meta.total_uncompressed_size) }
 }
 
-/** The next page's header and its (compressed) bytes, checked to lie inside the chunk. */
-function nextPage (reader: Reader, row: number, rows: number): { header: ReturnType<typeof parquetHeader>, raw: Uint8Array } {
+/**
+ * The next page's header and its (compressed) bytes, checked to lie inside the chunk and to declare
+ * no more uncompressed bytes than the footer gives the chunk: the footer's sizes, which the
+ * service's memory estimate is built on, stay an upper bound of what the pages make the reader allocate.
+ */
+function nextPage (reader: ChunkReader, row: number, rows: number): { header: ReturnType<typeof parquetHeader>, raw: Uint8Array } {
   if (reader.offset >= reader.view.byteLength) throw new Error(`column chunk ended after ${row} of ${rows} rows`)
+  const start = reader.offset
   const header = parquetHeader(reader)
   const size = header.compressed_page_size
   if (!(size >= 0 && reader.offset + size <= reader.view.byteLength)) throw new Error(`page of ${size} bytes overruns its column chunk`)
+  const uncompressed = header.uncompressed_page_size
+  if (!(uncompressed >= 0 && uncompressed <= MAX_PAGE_BYTES)) throw new Error(`page claims ${uncompressed} uncompressed bytes (limit ${MAX_PAGE_BYTES})`)
+  reader.declared += reader.offset - start + uncompressed
+  if (reader.declared > reader.footerBytes) {
+    throw new Error(`pages declare ${reader.declared} uncompressed bytes, the footer's total_uncompressed_size for the column chunk is ${reader.footerBytes}`)
+  }
   const raw = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, size)
   reader.offset += size
   return { header, raw }
+}
+
+/** A dictionary holds the distinct values of its chunk: never more entries than the chunk has values. */
+function checkDictionarySize (count: number, meta: ColumnMetaData): void {
+  if (!(count >= 0 && count <= Number(meta.num_values))) throw new Error(`dictionary page claims ${count} entries, the column chunk has ${meta.num_values} values`)
 }
 
 function decompress (raw: Uint8Array, uncompressedSize: number, codec: string): Uint8Array {
@@ -137,12 +191,13 @@ interface Sink {
   finish (defs: Uint8Array): DecodedColumn
 }
 
-function makeSink (type: string | undefined, text: boolean, rows: number): Sink {
+// Each sink charges the tab before it allocates what the decoded column keeps.
+function makeSink (type: string | undefined, text: boolean, rows: number, tab: Tab): Sink {
   switch (type) {
-    case 'INT64': case 'INT32': return new IntegerSink(rows, type === 'INT32' ? 4 : 8)
-    case 'DOUBLE': case 'FLOAT': return new DoubleSink(rows, type === 'FLOAT' ? 4 : 8)
-    case 'BOOLEAN': return new BoolSink(rows)
-    case 'BYTE_ARRAY': return text ? new TextSink(rows) : new BytesSink(rows)
+    case 'INT64': case 'INT32': return new IntegerSink(rows, type === 'INT32' ? 4 : 8, tab)
+    case 'DOUBLE': case 'FLOAT': return new DoubleSink(rows, type === 'FLOAT' ? 4 : 8, tab)
+    case 'BOOLEAN': return new BoolSink(rows, tab)
+    case 'BYTE_ARRAY': return text ? new TextSink(rows, tab) : new BytesSink(rows, tab)
     default: throw new UnsupportedChunk(`physical type ${type}`)
   }
 }
@@ -187,15 +242,19 @@ class IntegerSink implements Sink {
   readonly words: Int32Array
   private dict: Int32Array | null = null
   private readonly width: number
+  private readonly tab: Tab
 
-  constructor (rows: number, width: number) {
+  constructor (rows: number, width: number, tab: Tab) {
+    tab.charge(8 * rows)
     this.out = new BigInt64Array(rows)
     this.words = new Int32Array(this.out.buffer)
     this.width = width
+    this.tab = tab
   }
 
   dictionary (page: Uint8Array, count: number): void {
     if (count * this.width > page.length) throw new Error('dictionary page shorter than its values')
+    this.tab.charge(8 * count)
     this.dict = this.decodePlain({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, count)
   }
 
@@ -237,10 +296,13 @@ class DoubleSink implements Sink {
   readonly out: Float64Array
   private dict: Float64Array | null = null
   private readonly width: number
+  private readonly tab: Tab
 
-  constructor (rows: number, width: number) {
+  constructor (rows: number, width: number, tab: Tab) {
+    tab.charge(8 * rows)
     this.out = new Float64Array(rows)
     this.width = width
+    this.tab = tab
   }
 
   private decodePlain (reader: Reader, count: number): Float64Array {
@@ -254,6 +316,8 @@ class DoubleSink implements Sink {
   }
 
   dictionary (page: Uint8Array, count: number): void {
+    if (count * this.width > page.length) throw new Error('dictionary page shorter than its values')
+    this.tab.charge(8 * count)
     this.dict = this.decodePlain({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, count)
   }
 
@@ -283,7 +347,8 @@ class DoubleSink implements Sink {
 class BoolSink implements Sink {
   readonly out: Uint8Array
 
-  constructor (rows: number) {
+  constructor (rows: number, tab: Tab) {
+    tab.charge(rows)
     this.out = new Uint8Array(rows)
   }
 
@@ -312,15 +377,20 @@ class TextSink implements Sink {
   readonly strings: string[] = []
   readonly indices: Int32Array
   private dictionarySize = 0
+  private readonly tab: Tab
 
-  constructor (rows: number) {
+  constructor (rows: number, tab: Tab) {
+    tab.charge(4 * rows)
     this.indices = new Int32Array(rows)
+    this.tab = tab
   }
 
+  // the strings are kept with the column: each one's header, and characters no more than the page's bytes
   private decodePlain (reader: Reader, count: number): void {
     const { view } = reader
     const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength)
     if (count * 4 > view.byteLength - reader.offset) throw new Error('page shorter than its values')
+    this.tab.charge(count * TEXT_ENTRY_BYTES + view.byteLength - reader.offset)
     for (let i = 0; i < count; i++) {
       if (reader.offset + 4 > view.byteLength) throw new Error('byte array length overruns the page')
       const length = view.getUint32(reader.offset, true)
@@ -359,17 +429,25 @@ class BytesSink implements Sink {
   private length = 0
   readonly offsets: Int32Array
   private dict: Uint8Array[] | null = null
+  private readonly tab: Tab
 
-  constructor (rows: number) {
-    this.data = new Uint8Array(Math.max(64, rows * 32))
+  constructor (rows: number, tab: Tab) {
+    const capacity = Math.max(64, rows * 32)
+    tab.charge(capacity + 4 * (rows + 1))
+    this.data = new Uint8Array(capacity)
     this.offsets = new Int32Array(rows + 1)
+    this.tab = tab
   }
 
   private append (src: Uint8Array, start: number, end: number): void {
     const n = end - start
     if (this.length + n > this.data.length) {
-      const grown = new Uint8Array(Math.max(this.data.length * 2, this.length + n))
+      // dictionary entries repeat: the data can outgrow the pages by far
+      const capacity = Math.max(this.data.length * 2, this.length + n)
+      this.tab.charge(capacity)
+      const grown = new Uint8Array(capacity)
       grown.set(this.data.subarray(0, this.length))
+      this.tab.refund(this.data.length)
       this.data = grown
     }
     this.length = copyBytes(this.data, this.length, src, start, end)
@@ -378,6 +456,7 @@ class BytesSink implements Sink {
   dictionary (page: Uint8Array, count: number): void {
     const view = new DataView(page.buffer, page.byteOffset, page.byteLength)
     if (count * 4 > page.length) throw new Error('dictionary page shorter than its values')
+    this.tab.charge(count * VIEW_ENTRY_BYTES)
     const dict: Uint8Array[] = []
     let at = 0
     for (let i = 0; i < count; i++) {
@@ -421,51 +500,71 @@ class BytesSink implements Sink {
   }
 }
 
+/** What the general reader will allocate for a chunk, beyond one value per row. */
+export interface GeneralReaderNeed {
+  /** Uncompressed bytes the chunk's pages declare (headers included). */
+  readonly pageBytes: number
+  /** Entries of its dictionary (each one a value of its own). */
+  readonly dictionaryEntries: number
+}
+
 /**
  * Checks a chunk this reader hands to the general reader (hyparquet) for what that reader trusts:
  * page value counts against the rows, level and index runs against the values (strictly: no run
  * past the end), null counts against the levels, and DELTA block headers. hyparquet sizes arrays by
  * these counts and loops over run headers as declared, so a hostile chunk could make it allocate or
  * spin without bound; one that passes here costs it work in proportion to its rows and bytes.
- * Throws Error (the chunk is corrupt) on the first violation.
+ * Each page's declared size is charged to the tab's account while the page is checked. Returns what
+ * the general reader will need; throws Error (the chunk is corrupt) on the first violation.
  */
-export function checkForGeneralReader (bytes: Uint8Array, base: number, meta: ColumnMetaData, element: SchemaElement, rows: number): void {
+export function checkForGeneralReader (bytes: Uint8Array, base: number, meta: ColumnMetaData, element: SchemaElement, rows: number, tab: Tab): GeneralReaderNeed {
   const optional = element.repetition_type !== 'REQUIRED'
   const reader = chunkReader(bytes, base, meta)
+  let dictionaryEntries = 0
   let row = 0
   while (row < rows) {
     const { header, raw } = nextPage(reader, row, rows)
+    const size = header.uncompressed_page_size
     if (header.type === 'DICTIONARY_PAGE') {
       const count = header.dictionary_page_header?.num_values ?? -1
       // every value takes a bit at least
-      if (!(count >= 0 && count <= header.uncompressed_page_size * 8)) throw new Error(`dictionary page claims ${count} values`)
-      decompress(raw, header.uncompressed_page_size, meta.codec)
+      if (!(count >= 0 && count <= size * 8)) throw new Error(`dictionary page claims ${count} values`)
+      checkDictionarySize(count, meta)
+      dictionaryEntries += count
+      if (count > 0) tab.scratch(size, () => decompress(raw, size, meta.codec))
     } else if (header.type === 'DATA_PAGE') {
       const dph = header.data_page_header
       const n = dph?.num_values ?? -1
       if (!dph || !(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
-      const page = decompress(raw, header.uncompressed_page_size, meta.codec)
-      const pr: Reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }
-      const present = optional ? checkLevels(pr, n, undefined) : n
-      checkValues(pr, dph.encoding, present)
+      if (n === 0) continue
+      tab.scratch(size + SCRATCH_BYTES_PER_VALUE * n, () => {
+        const page = decompress(raw, size, meta.codec)
+        const pr: Reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }
+        const present = optional ? checkLevels(pr, n, undefined) : n
+        checkValues(pr, dph.encoding, present)
+      })
       row += n
     } else if (header.type === 'DATA_PAGE_V2') {
       const dph = header.data_page_header_v2
       const n = dph?.num_values ?? -1
       if (!dph || !(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
+      if (n === 0) continue
       const levelBytes = dph.definition_levels_byte_length + dph.repetition_levels_byte_length
       if (!(dph.repetition_levels_byte_length >= 0 && dph.definition_levels_byte_length >= 0 && levelBytes <= raw.length)) throw new Error('levels overrun the page')
-      const lr: Reader = { view: new DataView(raw.buffer, raw.byteOffset + dph.repetition_levels_byte_length, dph.definition_levels_byte_length), offset: 0 }
-      const present = optional ? checkLevels(lr, n, dph.definition_levels_byte_length) : n
-      if (dph.num_nulls !== n - present) throw new Error(`page claims ${dph.num_nulls} nulls, its levels say ${n - present}`)
-      const body = raw.subarray(levelBytes)
-      const bodySize = header.uncompressed_page_size - levelBytes
+      const bodySize = size - levelBytes
       if (bodySize < 0) throw new Error('levels larger than the page')
-      const page = dph.is_compressed === false ? body : decompress(body, bodySize, meta.codec)
-      checkValues({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, dph.encoding, present)
+      tab.scratch(size + SCRATCH_BYTES_PER_VALUE * n, () => {
+        const lr: Reader = { view: new DataView(raw.buffer, raw.byteOffset + dph.repetition_levels_byte_length, dph.definition_levels_byte_length), offset: 0 }
+        const present = optional ? checkLevels(lr, n, dph.definition_levels_byte_length) : n
+        if (dph.num_nulls !== n - present) throw new Error(`page claims ${dph.num_nulls} nulls, its levels say ${n - present}`)
+        const body = raw.subarray(levelBytes)
+        const page = dph.is_compressed === false ? body : decompress(body, bodySize, meta.codec)
+        checkValues({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, dph.encoding, present)
+      })
       row += n
     }
   }
+  return { pageBytes: reader.declared, dictionaryEntries }
 }
 
 /** Strictly decodes n definition levels (bit width 1); returns how many are 1. */

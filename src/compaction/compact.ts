@@ -5,6 +5,7 @@ import { createReadStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CompactorError } from '../errors.ts'
+import { MemoryAccount } from './account.ts'
 import { Aggregator, dateintRange } from './aggregate.ts'
 import { segmentIdFor } from './ids.ts'
 import { CursorHeap, SegmentCursor, isSorted } from './merge.ts'
@@ -45,6 +46,11 @@ export interface CompactionOptions {
   readonly onFile?: (file: SegmentMeta) => void | Promise<void>
   /** Write output files on a worker thread while merging goes on (default true). */
   readonly parallelWrite?: boolean
+  /**
+   * Memory the inputs' decoded data may take at most (undefined: unlimited). The reader charges
+   * pages and batches before it allocates them; an input that does not fit is CMP_ERR_INPUT_TOO_COSTLY.
+   */
+  readonly memoryLimitBytes?: number
 }
 
 export type InputStatus = 'compacted' | 'already_compacted' | 'missing_skipped'
@@ -86,6 +92,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
   const recordsPerFile = options.recordsPerFile ?? DEFAULT_RECORDS_PER_FILE
   checkOptions(options, frequencyMs, recordsPerFile)
   const day = options.dateint === undefined ? null : dateintRange(options.dateint)
+  const account = new MemoryAccount(options.memoryLimitBytes ?? Infinity)
 
   const segments: Segment[] = []
   const files: SegmentMeta[] = []
@@ -96,7 +103,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     const schema = outputSchema(segments)
     const carry = schema.filter(c => !ENGINE_COLUMNS.has(c.name)).map(c => c.name)
     const sorted: boolean[] = []
-    for (const segment of segments) sorted.push(await isSorted(segment))
+    for (const segment of segments) sorted.push(await isSorted(segment, account))
     const inputIds = await Promise.all(options.inputs.map(async (input, i) => input.segmentId ?? await contentHash(segments[i].path)))
     const bundleKey = JSON.stringify([options.organizationId ?? '', options.dateint ?? 0, frequencyMs, options.instanceNum ?? 0])
 
@@ -141,7 +148,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
 
     const heap = new CursorHeap()
     for (const segment of segments) {
-      const cursor = new SegmentCursor(segment, sorted[segment.index], carry, onBatch)
+      const cursor = new SegmentCursor(segment, sorted[segment.index], carry, account, onBatch)
       if (await cursor.load()) heap.push(cursor)
     }
     while (heap.size > 0) {

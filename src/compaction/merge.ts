@@ -1,6 +1,7 @@
 // K-way merge of the inputs on the sort key (metric_name in UTF-8 byte order, chq_tid and
 // chq_timestamp as signed 64-bit integers). Inputs that claim to be sorted but are not are found by
 // a key-only pre-scan and sorted in memory before they join the merge.
+import type { MemoryAccount } from './account.ts'
 import { readBatch, readKeys, USABLE, type Batch, type KeyColumns } from './read.ts'
 import { compareUtf8 } from './schema.ts'
 import type { Segment } from './segment.ts'
@@ -22,11 +23,11 @@ export function compareKeys (a: KeyColumns, i: number, b: KeyColumns, j: number)
 }
 
 /** Reads a segment's key columns group by group; true when its usable rows are in sort-key order. */
-export async function isSorted (segment: Segment): Promise<boolean> {
+export async function isSorted (segment: Segment, account: MemoryAccount): Promise<boolean> {
   let prev: KeyColumns | null = null
   let prevRow = -1
   for (let g = 0; g < segment.rowGroups.length; g++) {
-    const keys = await readKeys(segment, g)
+    const keys = await readKeys(segment, g, account)
     for (let i = 0; i < keys.length; i++) {
       if (keys.status[i] !== USABLE) continue
       if (prev && compareKeys(prev, prevRow, keys, i) > 0) return false
@@ -58,12 +59,14 @@ export class SegmentCursor {
   private nextGroup = 0
   private readonly carry: readonly string[]
   private readonly sorted: boolean
+  private readonly account: MemoryAccount
   private readonly onBatch: (batch: Batch) => void
 
-  constructor (segment: Segment, sorted: boolean, carry: readonly string[], onBatch: (batch: Batch) => void) {
+  constructor (segment: Segment, sorted: boolean, carry: readonly string[], account: MemoryAccount, onBatch: (batch: Batch) => void) {
     this.segment = segment
     this.sorted = sorted
     this.carry = carry
+    this.account = account
     this.onBatch = onBatch
   }
 
@@ -91,11 +94,13 @@ export class SegmentCursor {
       if (this.nextGroup >= groups) return false
       if (this.sorted) {
         const g = this.nextGroup++
-        this.batch = await readBatch(this.segment, g, g, this.carry)
+        this.batch = await readBatch(this.segment, g, g, this.carry, this.account)
       } else {
-        // an unsorted segment is read whole and sorted in memory
+        // an unsorted segment is read whole and sorted in memory: charged whole, its sort order too
         this.nextGroup = groups
-        this.batch = await readBatch(this.segment, 0, groups - 1, this.carry)
+        this.batch = await readBatch(this.segment, 0, groups - 1, this.carry, this.account)
+        this.account.charge(4 * this.batch.length, this.segment.label)
+        this.account.hold(this.batch, 4 * this.batch.length)
         this.order = sortOrder(this.batch)
       }
       this.onBatch(this.batch)

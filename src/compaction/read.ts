@@ -4,7 +4,8 @@
 // dropped (DOMAIN.md section 4).
 import { parquetRead, type ParquetParsers } from 'hyparquet'
 import { CompactorError, asCompactorError } from '../errors.ts'
-import { UnsupportedChunk, checkForGeneralReader, readChunk, type DecodedColumn } from './chunk.ts'
+import { Tab, type MemoryAccount } from './account.ts'
+import { UnsupportedChunk, checkForGeneralReader, readChunk, type DecodedColumn, type GeneralReaderNeed } from './chunk.ts'
 import { readCompressors } from './codecs.ts'
 import { MAX_INDEXABLE, checkSketch } from './ddsketch.ts'
 import { METRIC_NAME, ROLLUP_COLUMNS, ROLLUP_COUNT, ROLLUP_SUM, SKETCH, TID, TIMESTAMP, type ColumnType } from './schema.ts'
@@ -67,38 +68,63 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 /** Unwanted bytes between two wanted column chunks that one read still spans. */
 const MAX_READ_GAP = 256 * 1024
 
-/** Reads row groups [first, last] of a segment as one batch carrying the named columns. */
-export async function readBatch (segment: Segment, first: number, last: number, carry: readonly string[]): Promise<Batch> {
-  const raw = await readColumns(segment, [METRIC_NAME, TID, TIMESTAMP, SKETCH, ...ROLLUP_COLUMNS, ...carry], first, last)
-  const length = rowsOf(segment, first, last)
-  const keys = parseKeys(raw, length)
-  const { status } = keys
-  const rollups: Float64Array[] = []
-  const rollupPresent: Uint8Array[] = []
-  for (const name of ROLLUP_COLUMNS) {
-    const [values, present] = parseDoubles(raw.get(name)?.column, length)
-    rollups.push(values)
-    rollupPresent.push(present)
+/** A JS value as the general reader or a conversion makes it: its slot and a boxed number, BigInt, string or byte view. */
+const VALUE_BYTES = 96
+/** A batch's own arrays per row: status, names, tid, and the timestamp as int64 and as a double. */
+const KEY_BYTES_PER_ROW = 1 + 8 + 8 + 8 + 8
+
+/**
+ * Reads row groups [first, last] of a segment as one batch carrying the named columns. Its memory
+ * is charged to the account as it is decoded and released once the batch is garbage collected
+ * (rows of output files still to be written keep their batches).
+ */
+export async function readBatch (segment: Segment, first: number, last: number, carry: readonly string[], account: MemoryAccount): Promise<Batch> {
+  const tab = new Tab(account, segment.label)
+  try {
+    const raw = await readColumns(segment, [METRIC_NAME, TID, TIMESTAMP, SKETCH, ...ROLLUP_COLUMNS, ...carry], first, last, tab)
+    const length = rowsOf(segment, first, last)
+    const keys = parseKeys(raw, length, tab)
+    const { status } = keys
+    const rollups: Float64Array[] = []
+    const rollupPresent: Uint8Array[] = []
+    for (const name of ROLLUP_COLUMNS) {
+      const [values, present] = parseDoubles(raw.get(name)?.column, length, tab)
+      rollups.push(values)
+      rollupPresent.push(present)
+    }
+    const [sketchData, sketchOffsets, sketchReadable] = sketchBytes(raw.get(SKETCH)?.column, length, tab)
+    const drops = new Int32Array(DROP_REASONS.length)
+    for (let i = 0; i < length; i++) {
+      if (status[i] === USABLE) status[i] = rowStatus(i, rollups, rollupPresent, sketchData, sketchOffsets[i], sketchOffsets[i + 1], sketchReadable)
+      drops[status[i]]++
+    }
+    drops[USABLE] = 0
+    const carried = new Map<string, CarriedColumn>()
+    for (const name of carry) {
+      const column = raw.get(name)
+      if (column) carried.set(name, column)
+    }
+    const batch: Batch = { ...keys, segment: segment.index, sketchData, sketchOffsets, rollups, rollupPresent, carried, drops }
+    tab.heldBy(batch)
+    return batch
+  } catch (err) {
+    tab.close()
+    throw err
   }
-  const [sketchData, sketchOffsets, sketchReadable] = sketchBytes(raw.get(SKETCH)?.column, length)
-  const drops = new Int32Array(DROP_REASONS.length)
-  for (let i = 0; i < length; i++) {
-    if (status[i] === USABLE) status[i] = rowStatus(i, rollups, rollupPresent, sketchData, sketchOffsets[i], sketchOffsets[i + 1], sketchReadable)
-    drops[status[i]]++
-  }
-  drops[USABLE] = 0
-  const carried = new Map<string, CarriedColumn>()
-  for (const name of carry) {
-    const column = raw.get(name)
-    if (column) carried.set(name, column)
-  }
-  return { ...keys, segment: segment.index, sketchData, sketchOffsets, rollups, rollupPresent, carried, drops }
 }
 
-/** Reads only the sort key columns of one row group: enough to check the sort order. */
-export async function readKeys (segment: Segment, group: number): Promise<KeyColumns> {
-  const raw = await readColumns(segment, [METRIC_NAME, TID, TIMESTAMP], group, group)
-  return parseKeys(raw, rowsOf(segment, group, group))
+/** Reads only the sort key columns of one row group: enough to check the sort order. Charged as readBatch is. */
+export async function readKeys (segment: Segment, group: number, account: MemoryAccount): Promise<KeyColumns> {
+  const tab = new Tab(account, segment.label)
+  try {
+    const raw = await readColumns(segment, [METRIC_NAME, TID, TIMESTAMP], group, group, tab)
+    const keys = parseKeys(raw, rowsOf(segment, group, group), tab)
+    tab.heldBy(keys)
+    return keys
+  } catch (err) {
+    tab.close()
+    throw err
+  }
 }
 
 function rowsOf (segment: Segment, first: number, last: number): number {
@@ -124,27 +150,35 @@ function singletonStatus (i: number, rollups: readonly Float64Array[], present: 
 
 /**
  * Reads the physical columns behind the given current names over row groups [first, last],
- * coalescing duplicate names; returns each as one decoded column.
+ * coalescing duplicate names; returns each as one decoded column, charged to the tab.
  */
-async function readColumns (segment: Segment, names: readonly string[], first: number, last: number): Promise<Map<string, CarriedColumn>> {
+async function readColumns (segment: Segment, names: readonly string[], first: number, last: number, tab: Tab): Promise<Map<string, CarriedColumn>> {
   const out = new Map<string, CarriedColumn>()
+  // several row groups are joined into new columns: theirs are given back once joined
+  const groups = first === last ? tab : new Tab(tab.account, tab.file)
   try {
     const perGroup: Array<Map<string, DecodedColumn>> = []
-    for (let g = first; g <= last; g++) perGroup.push(await readGroup(segment, names, g))
+    for (let g = first; g <= last; g++) perGroup.push(await readGroup(segment, names, g, groups))
     for (const name of names) {
       const physical = segment.columns.get(name)
       if (!physical) continue
-      const decoded = physical.map(s => concatColumns(perGroup.map(m => m.get(s.physical)!)))
-      out.set(name, decoded.length === 1 ? { type: physical[0].type, column: decoded[0] } : coalesce(physical, decoded))
+      const decoded = physical.map(s => {
+        const parts = perGroup.map(m => m.get(s.physical)!)
+        if (parts.length > 1) tab.charge(concatBytes(parts))
+        return concatColumns(parts)
+      })
+      out.set(name, decoded.length === 1 ? { type: physical[0].type, column: decoded[0] } : coalesce(physical, decoded, tab))
     }
   } catch (err) {
     throw asCompactorError(err, 'CMP_ERR_BAD_PARQUET', `${segment.label}: row groups ${first}-${last} do not decode`, { file: segment.label })
+  } finally {
+    if (groups !== tab) groups.close()
   }
   return out
 }
 
 /** Decodes the named columns of one row group from a single read of its byte range. */
-async function readGroup (segment: Segment, names: readonly string[], group: number): Promise<Map<string, DecodedColumn>> {
+async function readGroup (segment: Segment, names: readonly string[], group: number, tab: Tab): Promise<Map<string, DecodedColumn>> {
   const { rows } = segment.rowGroups[group]
   const chunks = segment.metadata.row_groups[group].columns
   const wanted: Array<{ source: SourceColumn, index: number }> = []
@@ -155,28 +189,48 @@ async function readGroup (segment: Segment, names: readonly string[], group: num
   if (wanted.length === 0) return decoded
   // one read per run of wanted chunks, a new read where a gap of unwanted bytes is large
   const order = [...wanted].sort((a, b) => segment.chunkRanges[group][a.index][0] - segment.chunkRanges[group][b.index][0])
-  const fallback: SourceColumn[] = []
+  const fallback: Array<{ source: SourceColumn, index: number, need: GeneralReaderNeed }> = []
   for (let i = 0; i < order.length;) {
     const lo = segment.chunkRanges[group][order[i].index][0]
     let hi = segment.chunkRanges[group][order[i].index][1]
     let j = i + 1
     while (j < order.length && segment.chunkRanges[group][order[j].index][0] - hi <= MAX_READ_GAP) hi = Math.max(hi, segment.chunkRanges[group][order[j++].index][1])
-    const bytes = new Uint8Array(await segment.file.slice(lo, hi))
-    for (const { source, index } of order.slice(i, j)) {
-      try {
-        decoded.set(source.physical, readChunk(bytes, lo, chunks[index].meta_data!, segment.elements[index], rows))
-      } catch (err) {
-        if (!(err instanceof UnsupportedChunk)) throw err
-        checkForGeneralReader(bytes, lo, chunks[index].meta_data!, segment.elements[index], rows)
-        fallback.push(source)
+    // the bytes read are needed until their chunks are decoded
+    tab.account.charge(hi - lo, tab.file)
+    try {
+      const bytes = new Uint8Array(await segment.file.slice(lo, hi))
+      for (const { source, index } of order.slice(i, j)) {
+        const charged = tab.total
+        try {
+          decoded.set(source.physical, readChunk(bytes, lo, chunks[index].meta_data!, segment.elements[index], rows, tab))
+        } catch (err) {
+          if (!(err instanceof UnsupportedChunk)) throw err
+          tab.refund(tab.total - charged) // what the fast reader had allocated is garbage
+          fallback.push({ source, index, need: checkForGeneralReader(bytes, lo, chunks[index].meta_data!, segment.elements[index], rows, tab) })
+        }
       }
+    } finally {
+      tab.account.release(hi - lo)
     }
     i = j
   }
   if (fallback.length > 0) {
-    const start = segment.rowGroups[group].start
-    const values = await readGeneral(segment, fallback.map(s => s.physical), start, start + rows)
-    for (const [name, column] of values) decoded.set(name, column)
+    // hyparquet reads the chunks again, decompresses their pages and makes a JS value per row and dictionary entry
+    let kept = 0
+    let read = 0
+    for (const { index, need } of fallback) {
+      kept += (rows + need.dictionaryEntries) * VALUE_BYTES + need.pageBytes
+      read += segment.chunkRanges[group][index][1] - segment.chunkRanges[group][index][0]
+    }
+    tab.charge(kept)
+    tab.account.charge(read, tab.file)
+    try {
+      const start = segment.rowGroups[group].start
+      const values = await readGeneral(segment, fallback.map(f => f.source.physical), start, start + rows)
+      for (const [name, column] of values) decoded.set(name, column)
+    } finally {
+      tab.account.release(read)
+    }
   }
   return decoded
 }
@@ -221,7 +275,7 @@ export function concatColumns (parts: readonly DecodedColumn[]): DecodedColumn {
       let at = 0
       for (const p of parts as Array<Extract<DecodedColumn, { kind: 'text' }>>) {
         const base = dictionary.length
-        dictionary.push(...p.dictionary)
+        for (const entry of p.dictionary) dictionary.push(entry) // a spread of a large dictionary overflows the stack
         for (let i = 0; i < p.indices.length; i++) indices[at++] = p.indices[i] < 0 ? -1 : p.indices[i] + base
       }
       return { kind, dictionary, indices }
@@ -240,6 +294,20 @@ export function concatColumns (parts: readonly DecodedColumn[]): DecodedColumn {
       return { kind, data, offsets, valid: valid() }
     }
     default: return { kind: 'values', values: parts.flatMap(p => Array.from((p as { values: ArrayLike<unknown> }).values)) }
+  }
+}
+
+/** The bytes concatColumns allocates for joining these parts (the strings and values themselves are shared). */
+function concatBytes (parts: readonly DecodedColumn[]): number {
+  const length = parts.reduce((n, p) => n + columnLength(p), 0)
+  const kind = parts[0].kind
+  if (parts.some(p => p.kind !== kind)) return length * VALUE_BYTES
+  switch (kind) {
+    case 'int64': case 'double': return 9 * length
+    case 'bool': return 2 * length
+    case 'text': return 4 * length + 8 * parts.reduce((n, p) => n + (p as Extract<DecodedColumn, { kind: 'text' }>).dictionary.length, 0)
+    case 'bytes': return 5 * length + 4 + parts.reduce((n, p) => n + (p as Extract<DecodedColumn, { kind: 'bytes' }>).data.length, 0)
+    default: return 8 * length
   }
 }
 
@@ -274,10 +342,11 @@ export function valueAt (c: DecodedColumn, i: number): unknown {
 }
 
 // Two physical columns with one current name: the first non-null value, in file column order.
-function coalesce (physical: readonly SourceColumn[], columns: readonly DecodedColumn[]): CarriedColumn {
+function coalesce (physical: readonly SourceColumn[], columns: readonly DecodedColumn[], tab: Tab): CarriedColumn {
   let type = physical[0].type
   for (const s of physical) if (s.type !== type) type = 'string'
   const length = columnLength(columns[0])
+  tab.charge(length * VALUE_BYTES)
   const values = new Array<unknown>(length)
   for (let i = 0; i < length; i++) {
     let v: unknown = null
@@ -287,13 +356,14 @@ function coalesce (physical: readonly SourceColumn[], columns: readonly DecodedC
   return { type, column: { kind: 'values', values } }
 }
 
-function parseKeys (raw: Map<string, CarriedColumn>, length: number): KeyColumns {
+function parseKeys (raw: Map<string, CarriedColumn>, length: number, tab: Tab): KeyColumns {
+  tab.charge(length * KEY_BYTES_PER_ROW)
   const status = new Uint8Array(length)
-  const names = parseNames(raw.get(METRIC_NAME)?.column, status, length)
+  const names = parseNames(raw.get(METRIC_NAME)?.column, status, length, tab)
   const tid = new BigInt64Array(length)
-  parseInt64s(raw.get(TID)?.column, status, tid)
+  parseInt64s(raw.get(TID)?.column, status, tid, tab)
   const tsWide = new BigInt64Array(length)
-  parseInt64s(raw.get(TIMESTAMP)?.column, status, tsWide)
+  parseInt64s(raw.get(TIMESTAMP)?.column, status, tsWide, tab)
   const ts = new Float64Array(length)
   const words = new Int32Array(tsWide.buffer)
   for (let i = 0; i < length; i++) {
@@ -306,7 +376,7 @@ function parseKeys (raw: Map<string, CarriedColumn>, length: number): KeyColumns
   return { length, status, names, tid, tidWords: new Int32Array(tid.buffer), ts }
 }
 
-function parseNames (column: DecodedColumn | undefined, status: Uint8Array, length: number): Array<string | null> {
+function parseNames (column: DecodedColumn | undefined, status: Uint8Array, length: number, tab: Tab): Array<string | null> {
   const names = new Array<string | null>(length).fill(null)
   if (!column) {
     status.fill(MISSING_KEY)
@@ -322,6 +392,7 @@ function parseNames (column: DecodedColumn | undefined, status: Uint8Array, leng
     }
     return names
   }
+  tab.charge(length * VALUE_BYTES) // a string made per row
   for (let i = 0; i < length; i++) {
     const v = valueAt(column, i)
     if (v === null) {
@@ -337,7 +408,7 @@ function parseNames (column: DecodedColumn | undefined, status: Uint8Array, leng
 }
 
 /** Parses an int64 key column into `out`; nulls are missing keys, unparsable values bad keys. */
-function parseInt64s (column: DecodedColumn | undefined, status: Uint8Array, out: BigInt64Array): void {
+function parseInt64s (column: DecodedColumn | undefined, status: Uint8Array, out: BigInt64Array, tab: Tab): void {
   if (!column) {
     status.fill(MISSING_KEY)
     return
@@ -349,6 +420,7 @@ function parseInt64s (column: DecodedColumn | undefined, status: Uint8Array, out
   }
   if (column.kind === 'text') {
     // parse each distinct string once
+    tab.charge(column.dictionary.length * VALUE_BYTES)
     const parsed = column.dictionary.map(parseInt64)
     for (let i = 0; i < out.length; i++) {
       const k = column.indices[i]
@@ -386,9 +458,10 @@ function setStatus (status: Uint8Array, i: number, reason: number): void {
 }
 
 /** A double column: values (0 where absent) and a presence flag per row; doubles pass through uncopied. */
-function parseDoubles (column: DecodedColumn | undefined, length: number): [Float64Array, Uint8Array] {
+function parseDoubles (column: DecodedColumn | undefined, length: number, tab: Tab): [Float64Array, Uint8Array] {
+  if (column?.kind === 'double') return [column.values, column.valid]
+  tab.charge(9 * length)
   if (!column) return [new Float64Array(length), new Uint8Array(length)]
-  if (column.kind === 'double') return [column.values, column.valid]
   const out = new Float64Array(length)
   const present = new Uint8Array(length)
   for (let i = 0; i < length; i++) {
@@ -401,9 +474,10 @@ function parseDoubles (column: DecodedColumn | undefined, length: number): [Floa
 }
 
 /** The sketch column as one buffer with offsets; false when its values are not byte strings. */
-function sketchBytes (column: DecodedColumn | undefined, length: number): [Uint8Array, Int32Array, boolean] {
+function sketchBytes (column: DecodedColumn | undefined, length: number, tab: Tab): [Uint8Array, Int32Array, boolean] {
+  if (column?.kind === 'bytes') return [column.data, column.offsets, true] // absent values have empty ranges
+  tab.charge(12 * (length + 1))
   if (!column) return [new Uint8Array(0), new Int32Array(length + 1), true]
-  if (column.kind === 'bytes') return [column.data, column.offsets, true] // absent values have empty ranges
   // values from the general reader: byte strings are copied; anything else is not a sketch
   const values = Array.from({ length }, (_, i) => valueAt(column, i))
   const readable = values.every(v => v === null || v instanceof Uint8Array)
@@ -413,6 +487,7 @@ function sketchBytes (column: DecodedColumn | undefined, length: number): [Uint8
     const size = v === null || v === '' ? 0 : v instanceof Uint8Array ? v.length : 1
     offsets[i + 1] = offsets[i] + size
   }
+  tab.charge(offsets[length])
   const data = new Uint8Array(offsets[length])
   if (readable) values.forEach((v, i) => { if (v !== null) data.set(v as Uint8Array, offsets[i]) })
   return [data, offsets, readable]
