@@ -1,6 +1,6 @@
 // GET /debug/pprof/ (an index, like Go's), /debug/pprof/profile?seconds=N (CPU) and
-// /debug/pprof/heap (sampled live heap): gzipped pprof protobuf, for `go tool pprof`. Main thread
-// and compaction workers are in each profile, told apart by a `thread` label. Behind the debug
+// /debug/pprof/heap (sampled live heap): gzipped pprof protobuf, for `go tool pprof`. The service
+// and its compaction children are in each profile, told apart by a `thread` label. Behind the debug
 // access rule: DEBUG_TOKEN as a bearer token when set, loopback connections only otherwise.
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Service } from '../src/service/service.ts'
@@ -63,13 +63,13 @@ const INDEX = `<!DOCTYPE html>
 <head><title>/debug/pprof/</title></head>
 <body>
 <h1>/debug/pprof/</h1>
-<p>Profiles of the whole process: the main thread and every compaction worker thread, each sample
-labelled <code>thread</code> (<code>main</code>, <code>worker-&lt;threadId&gt;</code>). Gzipped pprof
+<p>Profiles of the whole service: its main thread and every compaction child process, each sample
+labelled <code>thread</code> (<code>main</code>, <code>worker-&lt;pid&gt;</code>). Gzipped pprof
 protobuf, for <code>go tool pprof</code>.</p>
 <table>
 <thead><tr><th>Profile</th><th>What it is</th></tr></thead>
 <tbody>
-<tr><td><a href="profile?seconds=${DEFAULT_SECONDS}">profile</a></td><td>CPU profile: where the threads spent their time during <code>?seconds=N</code> (default ${DEFAULT_SECONDS}, at most ${MAX_SECONDS}), idle time left out. One capture at a time.</td></tr>
+<tr><td><a href="profile?seconds=${DEFAULT_SECONDS}">profile</a></td><td>CPU profile: where the service and its children spent their time during <code>?seconds=N</code> (default ${DEFAULT_SECONDS}, at most ${MAX_SECONDS}), idle time left out. One capture at a time.</td></tr>
 <tr><td><a href="heap">heap</a></td><td>Sampled live heap: the allocations still held now, by stack (one sample per 512 KiB allocated on average).</td></tr>
 </tbody>
 </table>

@@ -1,6 +1,6 @@
-// Profiles of the whole process for /debug/pprof: the main thread's and every compaction worker's
-// (a profiler only sees its own isolate, so each thread profiles itself), merged into one gzipped
-// pprof protobuf whose samples carry a `thread` label ("main", "worker-<threadId>").
+// Profiles of the whole service for /debug/pprof: the service's main thread and every compaction
+// child (a profiler only sees its own isolate, so each profiles itself), merged into one gzipped
+// pprof protobuf whose samples carry a `thread` label ("main", "worker-<pid>").
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
@@ -12,7 +12,7 @@ import { cpuProfiling, heapProfile, startCpuProfile, stopCpuProfile } from './th
 
 /** CPU samples every millisecond on each thread (@datadog/pprof's default). */
 export const CPU_SAMPLE_INTERVAL_MICROS = 1000
-/** How long a worker may take to send its part; one busy in a long synchronous stretch past it is left out. */
+/** How long a child may take to send its part; one busy in a long synchronous stretch past it is left out. */
 export const WORKER_ANSWER_MS = 10_000
 /** The main thread's name in profiles. */
 export const MAIN_THREAD = 'main'
@@ -28,7 +28,7 @@ export function capturingCpu (): boolean {
 }
 
 /**
- * Samples the CPU of the main thread and of every worker (those started during the capture too) for
+ * Samples the CPU of the main thread and of every child (those started during the capture too) for
  * `seconds`, or until `signal` aborts (the profile then covers the time so far); returns the gzipped
  * pprof profile. A second capture while one runs is 409 CMP_ERR_PROFILE_IN_PROGRESS.
  */
@@ -53,12 +53,12 @@ export async function captureCpuProfile (pool: CompactionPool, seconds: number, 
   }
 }
 
-/** The sampled live heap of the main thread and of every worker, as a gzipped pprof profile. */
+/** The sampled live heap of the main thread and of every child, as a gzipped pprof profile. */
 export async function captureHeapProfile (pool: CompactionPool): Promise<Buffer> {
   return mergeParts(heapProfile(), await pool.heapProfiles(WORKER_ANSWER_MS))
 }
 
-/** Merges the main thread's part and the workers' into one gzipped profile; lost parts are named in its comments. */
+/** Merges the main thread's part and the children's into one gzipped profile; lost parts are named in its comments. */
 async function mergeParts (main: Uint8Array | null, workers: readonly WorkerProfile[]): Promise<Buffer> {
   const parts: ThreadProfile[] = []
   const lost: string[] = []

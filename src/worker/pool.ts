@@ -111,10 +111,13 @@ export class CompactionPool {
     for (let slot = 0; slot < this.size; slot++) this.spawn(slot)
   }
 
-  /** Resolves once every child has started and been measured, or after waitMs (children that cannot start are retried meanwhile). */
+  /**
+   * Resolves once every child has started and been measured, or one failed to start (it is retried
+   * with back-off meanwhile), or after waitMs.
+   */
   async started (waitMs: number): Promise<void> {
     const deadline = Date.now() + waitMs
-    while (Date.now() < deadline && !this.closed) {
+    while (Date.now() < deadline && !this.closed && this.spawnFailures === 0) {
       if (this.children.size === this.size && [...this.children.values()].every(c => c.ready)) return
       await new Promise(resolve => setTimeout(resolve, 10))
     }
