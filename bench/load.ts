@@ -10,7 +10,7 @@
 // DIR holds the parquet files each request uploads (default: the compact-test-0001 fixtures).
 import { spawn } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
-import { pssBytes } from '../src/worker/memory.ts'
+import { treePssBytes } from '../src/worker/memory.ts'
 import { request } from 'node:http'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -41,10 +41,7 @@ async function body (): Promise<{ payload: Buffer, contentType: string }> {
 interface Answer { status: number, headers: Record<string, string | string[] | undefined>, body: Buffer, ms: number }
 
 function send (port: number, method: string, path: string, payload?: Buffer, contentType?: string): Promise<Answer> {
-  let treePeak = 0
-const treeSampler = setInterval(() => { treePeak = Math.max(treePeak, treeBytes(server.pid!)) }, 20)
-
-const started = performance.now()
+  const started = performance.now()
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method, path, headers: payload ? { 'content-type': contentType, 'content-length': payload.length } : {} }, res => {
       const chunks: Buffer[] = []
@@ -76,21 +73,6 @@ function vm (pid: number, field: string): number {
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024
 }
 
-/** The pids of a process's children (every thread's). */
-function childrenOf (pid: number): number[] {
-  const pids: number[] = []
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      pids.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number))
-    }
-  } catch {}
-  return pids
-}
-
-/** The memory of a process and its children: PSS summed. */
-function treeBytes (pid: number): number {
-  return [pid, ...childrenOf(pid)].reduce((sum, p) => sum + (pssBytes(p) ?? 0), 0)
-}
 
 const percentile = (sorted: number[], p: number): number => sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
 
@@ -131,6 +113,9 @@ const healthPoller = (async () => {
     await new Promise(resolve => setTimeout(resolve, 100))
   }
 })()
+
+let treePeak = 0
+const treeSampler = setInterval(() => { treePeak = Math.max(treePeak, treePssBytes(server.pid!)) }, 20)
 
 const started = performance.now()
 let next = 0

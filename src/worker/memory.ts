@@ -2,7 +2,7 @@
 // /proc/PID/smaps_rollup, where pages shared between the service and its children (the node binary,
 // libraries) are divided among them, so the tree's total is not counted twice. Linux only: elsewhere
 // the readers give null and the watchdog and tree figures fall back to what Node reports.
-import { closeSync, openSync, readSync, writeFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readdirSync, readSync, writeFileSync } from 'node:fs'
 
 const buffer = Buffer.alloc(4096)
 
@@ -24,6 +24,22 @@ export function pssBytes (pid: number | 'self'): number | null {
   } finally {
     closeSync(fd)
   }
+}
+
+/** The pids of a process's children (those of every thread), empty when they cannot be read. */
+export function childrenOf (pid: number): number[] {
+  const pids: number[] = []
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      pids.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number))
+    }
+  } catch {}
+  return pids
+}
+
+/** The memory of a process and its children (the service and its compaction children): PSS summed. */
+export function treePssBytes (pid: number): number {
+  return [pid, ...childrenOf(pid)].reduce((sum, p) => sum + (pssBytes(p) ?? 0), 0)
 }
 
 /** Makes the kernel's OOM killer pick this process first (raising one's own score needs no privilege). */

@@ -3,11 +3,12 @@
 // and gone when the service is.
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { readFileSync, readdirSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { buildApp } from '../../src/app.ts'
+import { childrenOf } from '../../src/worker/memory.ts'
 import { ContractChecker, multipart, testConfig, twoSegments } from '../support/http.ts'
 
 const contract = new ContractChecker()
@@ -26,12 +27,6 @@ async function until (what: string, condition: () => boolean, ms = 10_000): Prom
 async function upload (dir: string, names = ['a.parquet', 'b.parquet']): Promise<{ payload: Buffer, headers: Record<string, string> }> {
   const paths = await twoSegments(dir)
   return multipart(await Promise.all(paths.map(async (p, i) => ({ name: names[i], data: await readFile(p) }))))
-}
-
-/** The pids of a process's children. */
-function childrenOf (pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).flatMap(task =>
-    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number))
 }
 
 /** Whether a process runs (a zombie left to an init that does not reap is not running). */
