@@ -1,15 +1,20 @@
 // Bad and hostile files fail with a typed error that names the file; never a crash, a hang or an
-// allocation sized by a length field. Unusable key values drop their rows with a reason.
-import t from 'tap'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+// allocation sized by a length field: a file that lies is CMP_ERR_BAD_PARQUET, one that does not fit
+// the compaction's memory CMP_ERR_INPUT_TOO_COSTLY. Unusable key values drop their rows with a reason.
+import t, { type Test } from 'tap'
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parquetMetadata, type FileMetaData } from 'hyparquet'
 import { ByteWriter } from 'hyparquet-writer'
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { CompactorError } from '../../src/errors.ts'
+import { MemoryAccount, Tab } from '../../src/compaction/account.ts'
+import { checkForGeneralReader } from '../../src/compaction/chunk.ts'
 import { compact } from '../../src/compaction/compact.ts'
 import { MAX_PAGE_BYTES, readCompressors } from '../../src/compaction/codecs.ts'
+import { openSegment } from '../../src/compaction/segment.ts'
+import { bombName, writeDictionaryBomb, writeZstdBomb, type ZstdBombOptions } from '../support/hostile.ts'
 import { writeSegment, type RowSpec } from '../support/segments.ts'
 
 function rows (n: number): RowSpec[] {
@@ -175,4 +180,120 @@ t.test('a chunk left to the general reader is checked first: a level run claimin
   const err = await failureOf(hostile, join(dir, 'out'))
   t.equal(err?.code, 'CMP_ERR_BAD_PARQUET')
   t.match(err?.message, /hostile\.parquet.*(RLE run|levels|run)/)
+})
+
+/** The reservation the bombs are compacted under. */
+const LIMIT = 64 * 1024 * 1024
+
+/** Compacts one file under LIMIT; returns the error it raised (null on success), the RSS growth and the time taken. */
+async function underLimit (path: string, outDir: string): Promise<{ err: CompactorError | null, grown: number, ms: number }> {
+  const rss = process.memoryUsage().rss
+  const started = performance.now()
+  let err: CompactorError | null = null
+  try {
+    await compact({ inputs: [{ path, label: 'bomb.parquet' }], outDir, memoryLimitBytes: LIMIT, parallelWrite: false })
+  } catch (e) {
+    if (!(e instanceof CompactorError)) throw e
+    err = e
+  }
+  return { err, grown: process.memoryUsage().rss - rss, ms: performance.now() - started }
+}
+
+/** Asserts the compaction of a bomb was over fast, with no allocation of its size. */
+function overFast (t: Test, { grown, ms }: { grown: number, ms: number }, name: string): void {
+  t.ok(grown < 100 * 1024 * 1024, `${name}: RSS grew ${Math.round(grown / 2 ** 20)} MiB`)
+  t.ok(ms < 5000, `${name}: over in ${Math.round(ms)} ms`)
+}
+
+t.test('the dictionary bomb (64M strings in one 256 MiB page, the footer lying small) is CMP_ERR_BAD_PARQUET before its page is decompressed', async t => {
+  const dir = t.testdir()
+  const path = join(dir, 'bomb.parquet')
+  await writeDictionaryBomb(path)
+  t.ok((await stat(path)).size < 12 * 1024, 'the file is ~10 KB')
+  const outcome = await underLimit(path, dir)
+  t.equal(outcome.err?.code, 'CMP_ERR_BAD_PARQUET')
+  t.match(outcome.err?.message, /bomb\.parquet.*pages declare \d+ uncompressed bytes, the footer's total_uncompressed_size/)
+  t.same(outcome.err?.details, { file: 'bomb.parquet' })
+  overFast(t, outcome, 'dictionary bomb')
+})
+
+t.test('a dictionary claiming more entries than its column chunk has values is CMP_ERR_BAD_PARQUET', async t => {
+  const dir = t.testdir()
+  const path = join(dir, 'bomb.parquet')
+  await writeDictionaryBomb(path, { honestSizes: true })
+  const outcome = await underLimit(path, dir)
+  t.equal(outcome.err?.code, 'CMP_ERR_BAD_PARQUET')
+  t.match(outcome.err?.message, /dictionary page claims 67108864 entries, the column chunk has 4 values/)
+  overFast(t, outcome, 'dictionary over its values')
+})
+
+t.test('a dictionary whose strings do not fit the reservation is CMP_ERR_INPUT_TOO_COSTLY before they are made', async t => {
+  const dir = t.testdir()
+  const path = join(dir, 'bomb.parquet')
+  // 8M empty strings: a 32 MiB page that fits the limit, strings that do not
+  await writeDictionaryBomb(path, { entries: 8 * 1024 * 1024, honestSizes: true, honestValues: true })
+  const outcome = await underLimit(path, dir)
+  t.equal(outcome.err?.code, 'CMP_ERR_INPUT_TOO_COSTLY')
+  t.equal(outcome.err?.status, 422)
+  t.match(outcome.err?.message, /bomb\.parquet: \d+ more bytes would bring the compaction to \d+, over the 67108864 reserved for it/)
+  t.equal(outcome.err?.details?.file, 'bomb.parquet')
+  t.equal(outcome.err?.details?.budget_bytes, LIMIT)
+  t.ok((outcome.err?.details?.needed_bytes as number) > 8 * 1024 * 1024 * 8, 'needed_bytes counts the strings')
+  overFast(t, outcome, 'dictionary strings')
+})
+
+t.test('ZSTD bombs whose footer lies small are CMP_ERR_BAD_PARQUET before any page is decompressed', async t => {
+  const dir = t.testdir()
+  const cases: Record<string, ZstdBombOptions> = {
+    'one page': {},
+    '20 pages per column': { pagesPerColumn: 20 },
+    '40 columns': { columns: 40 },
+  }
+  for (const [name, options] of Object.entries(cases)) {
+    const path = join(dir, `${name}.parquet`)
+    await writeZstdBomb(path, options)
+    const outcome = await underLimit(path, dir)
+    t.equal(outcome.err?.code, 'CMP_ERR_BAD_PARQUET', name)
+    t.match(outcome.err?.message, /bomb\.parquet.*pages declare/, `${name}: the footer's sizes are checked against the pages'`)
+    overFast(t, outcome, name)
+  }
+})
+
+t.test('a ZSTD bomb with honest sizes is CMP_ERR_INPUT_TOO_COSTLY: its first page is charged, not decompressed', async t => {
+  const dir = t.testdir()
+  const path = join(dir, 'bomb.parquet')
+  await writeZstdBomb(path, { honestSizes: true, pagesPerColumn: 20 })
+  const outcome = await underLimit(path, dir)
+  t.equal(outcome.err?.code, 'CMP_ERR_INPUT_TOO_COSTLY')
+  t.equal(outcome.err?.details?.file, 'bomb.parquet')
+  t.ok((outcome.err?.details?.needed_bytes as number) > MAX_PAGE_BYTES, 'the page\'s declared size is needed')
+  overFast(t, outcome, 'honest bomb')
+})
+
+t.test('pages of 0 values are skipped, not decompressed: bomb pages holding no values compact under the limit', async t => {
+  const dir = t.testdir()
+  const path = join(dir, 'bomb.parquet')
+  await writeZstdBomb(path, { honestSizes: true, emptyPages: true, pagesPerColumn: 3, columns: 2 })
+  const outcome = await underLimit(path, dir)
+  t.equal(outcome.err, null, 'compacted')
+  overFast(t, outcome, 'empty pages')
+})
+
+t.test('a chunk left to the general reader is charged page by page while it is checked', async t => {
+  const dir = t.testdir()
+  for (const honestSizes of [true, false]) {
+    const path = join(dir, `bomb-${honestSizes}.parquet`)
+    await writeZstdBomb(path, { honestSizes })
+    const segment = await openSegment(path, 0)
+    t.teardown(() => segment.close())
+    const index = segment.columnIndex.get(bombName(0))!
+    const [lo, hi] = segment.chunkRanges[0][index]
+    const bytes = new Uint8Array(await segment.file.slice(lo, hi))
+    const meta = segment.metadata.row_groups[0].columns[index].meta_data!
+    const account = new MemoryAccount(LIMIT)
+    const check = (): unknown => checkForGeneralReader(bytes, lo, meta, segment.elements[index], segment.numRows, new Tab(account, 'bomb.parquet'))
+    if (honestSizes) t.throws(check, { code: 'CMP_ERR_INPUT_TOO_COSTLY' }, 'honest sizes: the page does not fit')
+    else t.throws(check, /pages declare/, 'lying sizes: the footer is caught')
+    t.equal(account.used, 0, 'nothing stays charged')
+  }
 })
