@@ -12,7 +12,7 @@ export interface FooterFigures {
   readonly rows: number
   /** Names of the leaf columns, as written (legacy names not mapped). */
   readonly columns: readonly string[]
-  /** total_byte_size of the largest row group (uncompressed). */
+  /** Uncompressed bytes of the largest row group: its total_byte_size or, when larger, the sum of its chunks' total_uncompressed_size. */
   readonly largestRowGroupBytes: number
 }
 
@@ -92,13 +92,29 @@ export function footerFigures (bytes: Uint8Array): FooterFigures {
     } else if (id === 3 && type === T_I64) {
       rows = r.zigzag()
     } else if (id === 4 && type === T_LIST) {
-      // row_groups: list<RowGroup>; field 2 is total_byte_size, 3 num_rows
+      // row_groups: list<RowGroup>; field 1 is columns, 2 total_byte_size, 3 num_rows. A group's
+      // size is the larger of total_byte_size and its chunks' total_uncompressed_size: the engine
+      // refuses pages that declare more than their chunk's, so the estimate bounds what they declare
       r.list(0, () => {
+        let groupBytes = 0
+        let chunkBytes = 0
         r.fields(1, (fid, ftype) => {
-          if (fid === 2 && ftype === T_I64) {
-            const bytes = r.zigzag()
-            if (bytes < 0) throw new Error(`a row group claims ${bytes} bytes`)
-            largest = Math.max(largest, bytes)
+          if (fid === 1 && ftype === T_LIST) {
+            // columns: list<ColumnChunk>; field 3 is meta_data, whose field 6 is total_uncompressed_size
+            r.list(2, () => r.fields(3, (cid, ctype) => {
+              if (cid === 3 && ctype === T_STRUCT) {
+                r.fields(4, (mid, mtype) => {
+                  if (mid === 6 && mtype === T_I64) {
+                    const bytes = r.zigzag()
+                    if (bytes < 0) throw new Error(`a column chunk claims ${bytes} bytes`)
+                    chunkBytes += bytes
+                  } else r.skip(mtype, 5)
+                })
+              } else r.skip(ctype, 4)
+            }))
+          } else if (fid === 2 && ftype === T_I64) {
+            groupBytes = r.zigzag()
+            if (groupBytes < 0) throw new Error(`a row group claims ${groupBytes} bytes`)
           } else if (fid === 3 && ftype === T_I64) {
             // the engine's own bounds, so that a lying footer is a bad file here, not an over-budget estimate
             const n = r.zigzag()
@@ -106,6 +122,7 @@ export function footerFigures (bytes: Uint8Array): FooterFigures {
             groupRows += n
           } else r.skip(ftype, 1)
         })
+        largest = Math.max(largest, groupBytes, chunkBytes)
       })
     } else {
       r.skip(type, 0)

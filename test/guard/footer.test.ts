@@ -4,17 +4,20 @@ import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parquetMetadata } from 'hyparquet'
+import { ByteWriter } from 'hyparquet-writer'
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
 import { footerFigures, readFooterFigures } from '../../src/guard/footer.ts'
 import { fixtureFolders, needsFixtures } from '../helpers.ts'
 import { writeSegment, type RowSpec } from '../support/segments.ts'
 
-/** What a full decode says: rows, leaf column names, largest row group's total_byte_size. */
+/** What a full decode says: rows, leaf column names, largest row group's size (total_byte_size, or its chunks' total_uncompressed_size when larger). */
 function expected (file: Buffer): { rows: number, columns: string[], largestRowGroupBytes: number } {
   const metadata = parquetMetadata(new Uint8Array(file).buffer)
   return {
     rows: Number(metadata.num_rows),
     columns: metadata.schema.slice(1).filter(e => !e.num_children).map(e => e.name),
-    largestRowGroupBytes: metadata.row_groups.reduce((m, g) => Math.max(m, Number(g.total_byte_size)), 0),
+    largestRowGroupBytes: metadata.row_groups.reduce((m, g) =>
+      Math.max(m, Number(g.total_byte_size), g.columns.reduce((n, c) => n + Number(c.meta_data?.total_uncompressed_size ?? 0), 0)), 0),
   }
 }
 
@@ -123,4 +126,16 @@ t.test('row counts are checked as the engine checks them: groups must add up to 
   t.same(footerFigures(footer(30, [10, 20])), { rows: 30, columns: [], largestRowGroupBytes: 100 })
   t.throws(() => footerFigures(footer(31, [10, 20])), /row groups hold 30 rows, the footer says 31/)
   t.throws(() => footerFigures(footer(2 ** 40, [2 ** 40])), /a row group claims/)
+})
+
+t.test('a row group whose total_byte_size lies small counts its chunks\' declared sizes: the estimate stays an upper bound', async t => {
+  const path = join(t.testdir(), 'lying.parquet')
+  await writeSegment(path, rows(50))
+  const file = readFileSync(path)
+  const metadata = parquetMetadata(new Uint8Array(file).buffer)
+  const declared = metadata.row_groups[0].columns.reduce((n, c) => n + Number(c.meta_data!.total_uncompressed_size), 0)
+  metadata.row_groups[0].total_byte_size = 1n
+  const writer = new ByteWriter()
+  writeMetadata(writer, metadata)
+  t.equal(footerFigures(Buffer.from(writer.getBuffer())).largestRowGroupBytes, declared)
 })
