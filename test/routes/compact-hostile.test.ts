@@ -28,7 +28,7 @@ t.test('hostile uploads are refused with a 4xx; the compactions beside them, the
   const [a, b] = await twoSegments(dir)
   const good = await multipart([{ name: 'a.parquet', data: await readFile(a) }, { name: 'b.parquet', data: await readFile(b) }])
   const post = async (body: { payload: Buffer, headers: Record<string, string> }): Promise<{ status: number, body: Buffer }> => {
-    const res = await fetch(`${server.base}/compact`, { method: 'POST', body: body.payload, headers: body.headers })
+    const res = await fetch(`${server.base}/compact`, { method: 'POST', body: new Uint8Array(body.payload), headers: body.headers })
     return { status: res.status, body: Buffer.from(await res.arrayBuffer()) }
   }
 
