@@ -1,6 +1,7 @@
 // Fuzzed uploads: hundreds of mutations of real segments (truncations, bit flips, huge length fields,
-// zeroed ranges) through POST /compact. Each answer is a catalogued 4xx or a well-formed 200, never a
-// 5xx or a crash; afterwards the pool, the threads, the budget and the temp dir are as before.
+// zeroed ranges) and the hostile files of test/support/hostile.ts (a 64M-entry dictionary, ZSTD
+// bombs) through POST /compact. Each answer is a catalogued 4xx or a well-formed 200, never a 5xx or
+// a crash; afterwards the children, the threads, the budget and the temp dir are as before.
 import t from 'tap'
 import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -9,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import { ERRORS, type ErrorCode } from '../../src/errors.ts'
 import { HAVE_FIXTURES, LAKERUNNER_DIR } from '../helpers.ts'
 import { assertNoTempFiles, multipart, readTar, testApp, twoSegments } from '../support/http.ts'
+import { writeDictionaryBomb, writeZstdBomb } from '../support/hostile.ts'
 
 const MUTATIONS = 300
 const CONCURRENCY = 4
@@ -76,11 +78,27 @@ async function seeds (dir: string): Promise<Buffer[]> {
   return Promise.all((await twoSegments(dir)).map(p => readFile(p)))
 }
 
+/** The hostile files, each written by the generator its name says. */
+async function hostileFiles (dir: string): Promise<Array<{ kind: string, data: Buffer }>> {
+  const writers: Record<string, (path: string) => Promise<void>> = {
+    dictionary_bomb: path => writeDictionaryBomb(path),
+    zstd_bomb: path => writeZstdBomb(path),
+    zstd_bomb_20_pages: path => writeZstdBomb(path, { pagesPerColumn: 20 }),
+    zstd_bomb_40_columns: path => writeZstdBomb(path, { columns: 40 }),
+    zstd_bomb_empty_pages: path => writeZstdBomb(path, { pagesPerColumn: 20, emptyPages: true }),
+  }
+  return Promise.all(Object.entries(writers).map(async ([kind, write]) => {
+    const path = join(dir, `${kind}.parquet`)
+    await write(path)
+    return { kind, data: await readFile(path) }
+  }))
+}
+
 function threads (): number {
   return Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1])
 }
 
-t.test(`${MUTATIONS} fuzzed uploads: each a catalogued 4xx or a well-formed 200, never a 5xx; nothing leaks`, async t => {
+t.test(`${MUTATIONS} fuzzed uploads and the hostile files: each a catalogued 4xx or a well-formed 200, never a 5xx; nothing leaks`, async t => {
   // the time limit is a backstop (422) should a fuzzed page keep a decoder busy
   const app = await testApp(t, { workers: 2, compactionTimeoutMs: 5000 })
   const originals = await seeds(t.testdir())
@@ -93,8 +111,10 @@ t.test(`${MUTATIONS} fuzzed uploads: each a catalogued 4xx or a well-formed 200,
   const one = async (i: number): Promise<void> => {
     const kind = kinds[i % kinds.length]
     const original = originals[int(random, originals.length)]
-    const mutated = MUTATORS[kind](original, random)
-    const files = [{ name: `fuzz-${i}.parquet`, data: mutated }]
+    await send(kind, i, MUTATORS[kind](original, random))
+  }
+  const send = async (kind: string, i: number, data: Buffer): Promise<void> => {
+    const files = [{ name: `fuzz-${i}.parquet`, data }]
     if (random() < 0.5) files.push({ name: 'good.parquet', data: originals[int(random, originals.length)] })
     const res = await app.inject({ method: 'POST', url: '/compact', ...await multipart(files) })
     count(`${kind} ${res.statusCode}`)
@@ -121,13 +141,17 @@ t.test(`${MUTATIONS} fuzzed uploads: each a catalogued 4xx or a well-formed 200,
       baseline = threads()
     }
   }
+  const hostile = await hostileFiles(t.testdir())
+  await Promise.all(hostile.map(({ kind, data }, i) => send(kind, MUTATIONS + i, data)))
+  for (const { kind } of hostile) t.notOk([...counts.keys()].some(k => k === `${kind} 200`), `${kind} is refused`)
   const summary = Object.fromEntries([...counts].sort())
   t.comment(`fuzz: ${MUTATIONS} requests, ${JSON.stringify(summary)}`)
   console.log(`fuzz: ${MUTATIONS} requests`, summary)
   const fives = [...counts].filter(([k]) => / 5\d\d$/.test(k))
   t.same(fives, [], 'no 5xx')
 
-  t.equal(app.service.pool.workers, 2, 'the pool has its configured number of workers')
+  t.equal(app.service.pool.workers, 2, 'the pool has its configured number of children')
+  t.equal(app.service.pool.kills.get('crashed'), 0, 'no child crashed')
   t.equal(app.service.pool.busy, 0)
   t.equal(app.service.budget.reservedBytes, 0, 'no budget is reserved')
   const deadline = Date.now() + 5000
