@@ -63,7 +63,7 @@ export interface Config {
   readonly maxQueue: number
   /** How long a request waits for memory budget before 503 CMP_ERR_OVERLOADED. */
   readonly queueTimeoutMs: number
-  /** Compaction worker threads (compactions running at once at most). */
+  /** Compaction child processes (compactions running at once at most). */
   readonly workers: number
   /** A compaction running longer is stopped (its worker terminated): 422 CMP_ERR_COMPACTION_TIMEOUT. */
   readonly compactionTimeoutMs: number
@@ -102,12 +102,12 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   MAX_MANIFEST_BYTES: 'largest JSON bundle manifest (8 MiB)',
   TARGET_FILE_BYTES: 'target size of a compacted file (2097152)',
   RECORDS_PER_FILE: `rows per output file at most (${DEFAULT_RECORDS_PER_FILE})`,
-  MEMORY_LIMIT_BYTES: 'memory limit (the cgroup limit, else 75 % of total memory)',
+  MEMORY_LIMIT_BYTES: 'memory limit of the service and its children (the cgroup limit, else 75 % of total memory)',
   COMPACTION_BUDGET_BYTES: 'memory compactions may reserve together (75 % of MEMORY_LIMIT_BYTES, at most what the process leaves free)',
   MAX_QUEUE: 'requests waiting for memory budget at most (64)',
   QUEUE_TIMEOUT_MS: 'longest wait for memory budget (30000)',
-  WORKERS: 'compaction worker threads (the number of cores)',
-  COMPACTION_TIMEOUT_MS: 'longest run of one compaction before its worker is stopped (600000)',
+  WORKERS: 'compaction child processes (the number of cores)',
+  COMPACTION_TIMEOUT_MS: 'longest run of one compaction before its child is killed (600000)',
   SHUTDOWN_TIMEOUT_MS: 'how long SIGTERM waits for in-flight compactions (30000)',
   MAX_EVENT_LOOP_DELAY_MS: 'mean event-loop delay past which new compactions get 503 and /readyz turns 503 (1000)',
   PRESSURE_SAMPLE_INTERVAL_MS: 'how often RSS and event-loop delay are sampled for that guard (1000)',

@@ -1,11 +1,11 @@
 // The main thread's runtime figures for GET /debug/vars: memory, garbage collections and their
 // pauses, event-loop delay. The GC observer and the delay monitor run from the app's start until
-// close(); worker threads have isolates of their own and are not in the GC or heap figures.
+// close(); compaction children are processes of their own: their memory is in /debug/vars' pool.
 import { readFileSync } from 'node:fs'
 import { PerformanceObserver, monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks'
 
 export interface MemoryStats {
-  /** Resident set of the whole process, worker threads included. */
+  /** Resident set of the service process (its compaction children are separate processes). */
   rss_bytes: number
   heap_used_bytes: number
   heap_total_bytes: number
