@@ -75,12 +75,11 @@ export function readChunk (bytes: Uint8Array, base: number, meta: ColumnMetaData
       } else if (header.type === 'DATA_PAGE') {
         const dph = header.data_page_header
         if (!dph) throw new Error('data page without its header')
-        const n = dph.num_values
-        if (!(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
+        const n = valueCount(dph.num_values, row, rows)
         if (n === 0) continue
         tab.scratch(size + SCRATCH_BYTES_PER_VALUE * n, () => {
           const page = decompress(raw, size, meta.codec)
-          const pr: Reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }
+          const pr = readerOf(page)
           const present = optional ? readLevels(pr, defs, row, n, undefined) : fillPresent(defs, row, n)
           sink.values(pr, dph.encoding, defs, row, n, present)
         })
@@ -88,8 +87,7 @@ export function readChunk (bytes: Uint8Array, base: number, meta: ColumnMetaData
       } else if (header.type === 'DATA_PAGE_V2') {
         const dph = header.data_page_header_v2
         if (!dph) throw new Error('data page v2 without its header')
-        const n = dph.num_values
-        if (!(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
+        const n = valueCount(dph.num_values, row, rows)
         if (n === 0) continue
         if (dph.repetition_levels_byte_length !== 0) throw new UnsupportedChunk('repetition levels')
         const levelBytes = dph.definition_levels_byte_length
@@ -99,7 +97,7 @@ export function readChunk (bytes: Uint8Array, base: number, meta: ColumnMetaData
           const present = optional && levelBytes > 0 ? readLevels(lr, defs, row, n, levelBytes) : fillPresent(defs, row, n)
           const body = raw.subarray(levelBytes)
           const page = dph.is_compressed === false ? body : decompress(body, size - levelBytes, meta.codec)
-          sink.values({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, dph.encoding, defs, row, n, present)
+          sink.values(readerOf(page), dph.encoding, defs, row, n, present)
         })
         row += n
       } else {
@@ -152,6 +150,16 @@ function nextPage (reader: ChunkReader, row: number, rows: number): { header: Re
   const raw = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, size)
   reader.offset += size
   return { header, raw }
+}
+
+/** A data page's value count, checked against the rows left in the chunk. */
+function valueCount (n: number, row: number, rows: number): number {
+  if (!(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
+  return n
+}
+
+function readerOf (page: Uint8Array): Reader {
+  return { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }
 }
 
 /** A dictionary holds the distinct values of its chunk: never more entries than the chunk has values. */
@@ -255,7 +263,7 @@ class IntegerSink implements Sink {
   dictionary (page: Uint8Array, count: number): void {
     if (count * this.width > page.length) throw new Error('dictionary page shorter than its values')
     this.tab.charge(8 * count)
-    this.dict = this.decodePlain({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, count)
+    this.dict = this.decodePlain(readerOf(page), count)
   }
 
   private decodePlain (reader: Reader, count: number): Int32Array {
@@ -318,7 +326,7 @@ class DoubleSink implements Sink {
   dictionary (page: Uint8Array, count: number): void {
     if (count * this.width > page.length) throw new Error('dictionary page shorter than its values')
     this.tab.charge(8 * count)
-    this.dict = this.decodePlain({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, count)
+    this.dict = this.decodePlain(readerOf(page), count)
   }
 
   values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
@@ -403,7 +411,7 @@ class TextSink implements Sink {
 
   dictionary (page: Uint8Array, count: number): void {
     this.strings.length = 0
-    this.decodePlain({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, count)
+    this.decodePlain(readerOf(page), count)
     this.dictionarySize = this.strings.length
   }
 
@@ -534,20 +542,20 @@ export function checkForGeneralReader (bytes: Uint8Array, base: number, meta: Co
       if (count > 0) tab.scratch(size, () => decompress(raw, size, meta.codec))
     } else if (header.type === 'DATA_PAGE') {
       const dph = header.data_page_header
-      const n = dph?.num_values ?? -1
-      if (!dph || !(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
+      if (!dph) throw new Error('data page without its header')
+      const n = valueCount(dph.num_values, row, rows)
       if (n === 0) continue
       tab.scratch(size + SCRATCH_BYTES_PER_VALUE * n, () => {
         const page = decompress(raw, size, meta.codec)
-        const pr: Reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }
+        const pr = readerOf(page)
         const present = optional ? checkLevels(pr, n, undefined) : n
         checkValues(pr, dph.encoding, present)
       })
       row += n
     } else if (header.type === 'DATA_PAGE_V2') {
       const dph = header.data_page_header_v2
-      const n = dph?.num_values ?? -1
-      if (!dph || !(n >= 0 && n <= rows - row)) throw new Error(`page claims ${n} values, ${rows - row} rows remain`)
+      if (!dph) throw new Error('data page v2 without its header')
+      const n = valueCount(dph.num_values, row, rows)
       if (n === 0) continue
       const levelBytes = dph.definition_levels_byte_length + dph.repetition_levels_byte_length
       if (!(dph.repetition_levels_byte_length >= 0 && dph.definition_levels_byte_length >= 0 && levelBytes <= raw.length)) throw new Error('levels overrun the page')
@@ -559,7 +567,7 @@ export function checkForGeneralReader (bytes: Uint8Array, base: number, meta: Co
         if (dph.num_nulls !== n - present) throw new Error(`page claims ${dph.num_nulls} nulls, its levels say ${n - present}`)
         const body = raw.subarray(levelBytes)
         const page = dph.is_compressed === false ? body : decompress(body, bodySize, meta.codec)
-        checkValues({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, dph.encoding, present)
+        checkValues(readerOf(page), dph.encoding, present)
       })
       row += n
     }
