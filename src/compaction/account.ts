@@ -121,3 +121,16 @@ export class Tab {
     this.refund(this.bytes)
   }
 }
+
+/** Builds an object with a new tab for `file`: what it charged is held by the object, or given back if building fails. */
+export async function withTab<T extends object> (account: MemoryAccount, file: string, build: (tab: Tab) => Promise<T>): Promise<T> {
+  const tab = new Tab(account, file)
+  try {
+    const built = await build(tab)
+    tab.heldBy(built)
+    return built
+  } catch (err) {
+    tab.close()
+    throw err
+  }
+}

@@ -4,7 +4,7 @@
 // dropped (DOMAIN.md section 4).
 import { parquetRead, type ParquetParsers } from 'hyparquet'
 import { CompactorError, asCompactorError } from '../errors.ts'
-import { Tab, type MemoryAccount } from './account.ts'
+import { Tab, withTab, type MemoryAccount } from './account.ts'
 import { UnsupportedChunk, checkForGeneralReader, readChunk, type DecodedColumn, type GeneralReaderNeed } from './chunk.ts'
 import { readCompressors } from './codecs.ts'
 import { MAX_INDEXABLE, checkSketch } from './ddsketch.ts'
@@ -79,8 +79,7 @@ const KEY_BYTES_PER_ROW = 1 + 8 + 8 + 8 + 8
  * (rows of output files still to be written keep their batches).
  */
 export async function readBatch (segment: Segment, first: number, last: number, carry: readonly string[], account: MemoryAccount): Promise<Batch> {
-  const tab = new Tab(account, segment.label)
-  try {
+  return await withTab(account, segment.label, async tab => {
     const raw = await readColumns(segment, [METRIC_NAME, TID, TIMESTAMP, SKETCH, ...ROLLUP_COLUMNS, ...carry], first, last, tab)
     const length = rowsOf(segment, first, last)
     const keys = parseKeys(raw, length, tab)
@@ -104,27 +103,16 @@ export async function readBatch (segment: Segment, first: number, last: number, 
       const column = raw.get(name)
       if (column) carried.set(name, column)
     }
-    const batch: Batch = { ...keys, segment: segment.index, sketchData, sketchOffsets, rollups, rollupPresent, carried, drops }
-    tab.heldBy(batch)
-    return batch
-  } catch (err) {
-    tab.close()
-    throw err
-  }
+    return { ...keys, segment: segment.index, sketchData, sketchOffsets, rollups, rollupPresent, carried, drops }
+  })
 }
 
 /** Reads only the sort key columns of one row group: enough to check the sort order. Charged as readBatch is. */
 export async function readKeys (segment: Segment, group: number, account: MemoryAccount): Promise<KeyColumns> {
-  const tab = new Tab(account, segment.label)
-  try {
+  return await withTab(account, segment.label, async tab => {
     const raw = await readColumns(segment, [METRIC_NAME, TID, TIMESTAMP], group, group, tab)
-    const keys = parseKeys(raw, rowsOf(segment, group, group), tab)
-    tab.heldBy(keys)
-    return keys
-  } catch (err) {
-    tab.close()
-    throw err
-  }
+    return parseKeys(raw, rowsOf(segment, group, group), tab)
+  })
 }
 
 function rowsOf (segment: Segment, first: number, last: number): number {
