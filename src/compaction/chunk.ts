@@ -2,6 +2,7 @@
 // a Float64Array, strings as a dictionary plus an index per row, byte strings as one buffer plus
 // offsets. No value becomes a per-row object. Pages: v1 and v2, dictionary and PLAIN encodings;
 // anything else (nested columns, DELTA encodings...) is left to the general reader (hyparquet).
+// Whatever a chunk makes the reader allocate is charged to the compaction's account first (account.ts).
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { readHybrid } from './rle.ts'
 import type { ColumnMetaData, SchemaElement } from 'hyparquet'
