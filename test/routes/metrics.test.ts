@@ -252,7 +252,7 @@ t.test('failed compactions are counted by outcome and catalogued code, with no r
   const notParquet = await app.inject({ method: 'POST', url: '/compact', ...await multipart([{ name: 'notes.txt', data: Buffer.from('not a parquet file') }]) })
   t.equal(notParquet.statusCode, 400)
   t.equal(notParquet.json().code, 'CMP_ERR_BAD_PARQUET')
-  const held = await app.service.budget.reserve(app.service.config.compactionBudgetBytes)
+  const held = await app.service.budget.reserve(app.service.budget.limitBytes)
   const overloaded = await app.inject({ method: 'POST', url: '/compact', ...await multipart(await uploads(t.testdir())) })
   held.release()
   t.equal(overloaded.statusCode, 503)
