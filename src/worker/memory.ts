@@ -26,6 +26,29 @@ export function pssBytes (pid: number | 'self'): number | null {
   }
 }
 
+/**
+ * RSS of a process in bytes from /proc/PID/status (kernel counters: cheap, unlike PSS, which walks
+ * the process's page tables under its memory-map lock), or null when it cannot be read. RSS is never
+ * less than PSS, so an RSS under a limit is a PSS under it.
+ */
+export function rssBytes (pid: number): number | null {
+  let fd: number
+  try {
+    fd = openSync(`/proc/${pid}/status`, 'r')
+  } catch {
+    return null
+  }
+  try {
+    const n = readSync(fd, buffer, 0, buffer.length, 0)
+    const match = /\nVmRSS:\s+(\d+) kB/.exec(buffer.toString('latin1', 0, n))
+    return match ? Number(match[1]) * 1024 : null
+  } catch {
+    return null
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /** The pids of a process's children (those of every thread), empty when they cannot be read. */
 export function childrenOf (pid: number): number[] {
   const pids: number[] = []

@@ -1,6 +1,6 @@
 // The compaction children: a small pool of pre-started child processes, one compaction each at a
 // time, so that nothing an input does to a compaction (a native allocation, a heap that V8 aborts
-// on) can reach the service. A watchdog samples each busy child's memory (PSS) and kills the one
+// on) can reach the service. A watchdog samples each busy child's memory (PSS) every 20 ms and kills the one
 // that passes its baseline + its reservation + WATCHDOG_SLACK_BYTES: 422 CMP_ERR_INPUT_TOO_COSTLY,
 // the input's fault. Any other death fails only its own job (503, retry) and the child is replaced,
 // with back-off when children cannot be started. A child that stays grown after its job is recycled.
@@ -10,7 +10,7 @@ import type { CompactionResult } from '../compaction/compact.ts'
 import type { SegmentMeta } from '../compaction/write.ts'
 import { CompactorError } from '../errors.ts'
 import type { CompactionJob } from '../service/job.ts'
-import { pssBytes } from './memory.ts'
+import { pssBytes, rssBytes } from './memory.ts'
 import { fromWire, toWire, type FromChild, type ToChild } from './protocol.ts'
 
 /** Memory a child may use past its baseline and reservation before the watchdog kills it. */
@@ -428,15 +428,21 @@ export class CompactionPool {
     this.watchdog = null
   }
 
-  /** Samples every busy child's memory; one past its baseline + reservation + slack is killed. */
+  /**
+   * Samples every busy child's memory; one whose PSS is past its baseline + reservation + slack is
+   * killed. RSS (cheap) is read first: PSS is read only when RSS is over the limit, since PSS <= RSS.
+   */
   private watch (): void {
     for (const child of this.children.values()) {
       const task = child.task
       if (!task || child.killedFor) continue
-      const bytes = pssBytes(child.process.pid!)
+      const pid = child.process.pid!
+      const limit = child.baselineBytes + task.reservedBytes + WATCHDOG_SLACK_BYTES
+      const rss = rssBytes(pid)
+      if (rss !== null && rss <= limit) continue
+      const bytes = pssBytes(pid)
       if (bytes === null) continue
       child.memoryBytes = bytes
-      const limit = child.baselineBytes + task.reservedBytes + WATCHDOG_SLACK_BYTES
       if (bytes > limit) {
         this.kill(child, 'memory', new CompactorError('CMP_ERR_INPUT_TOO_COSTLY',
           `the compaction's process reached ${bytes} bytes, over its baseline ${child.baselineBytes} + reservation ${task.reservedBytes} + ${WATCHDOG_SLACK_BYTES}`,
