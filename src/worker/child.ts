@@ -34,6 +34,10 @@ export function serveCompactions (channel: Channel, before: (job: CompactionJob)
       case 'cpu-profile-start': return void startCpuProfile(message.intervalMicros, message.durationMillis)
       case 'cpu-profile-stop': return answerProfile(channel, message.id, stopCpuProfile)
       case 'heap-profile': return answerProfile(channel, message.id, heapProfile)
+      case 'collect':
+        // the last job's garbage goes, so that the parent reads what the child really keeps
+        globalThis.gc?.()
+        return channel.send({ type: 'collected' })
     }
   })
   const run = async (job: CompactionJob, outDir: string, memoryLimitBytes: number): Promise<void> => {
@@ -51,9 +55,6 @@ export function serveCompactions (channel: Channel, before: (job: CompactionJob)
     } catch (err) {
       send(channel, { type: 'failed', error: toWire(err) })
     }
-    // the job's garbage goes before the next job comes, so that the parent reads the child's idle memory
-    globalThis.gc?.()
-    channel.send({ type: 'idle' })
   }
   channel.send({ type: 'ready' })
 }

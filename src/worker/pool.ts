@@ -63,13 +63,14 @@ interface Child {
   readonly name: string
   /** Has said 'ready' (and been measured). */
   ready: boolean
-  /** Not running a job, its last job's garbage collected. */
+  /** Not running a job, its memory back within its share. */
   idle: boolean
   task: Task | null
   /** Why the pool is killing it, once it is. */
   killedFor: KillReason | null
-  /** Its idle memory after start. */
+  /** Its idle memory after start (PSS), and its RSS then. */
   baselineBytes: number
+  baselineRssBytes: number
   /** Its last sampled memory. */
   memoryBytes: number
   /** Profile requests waiting for its answer, by request id. */
@@ -309,6 +310,7 @@ export class CompactionPool {
       task: null,
       killedFor: null,
       baselineBytes: 0,
+      baselineRssBytes: 0,
       memoryBytes: 0,
       profileReplies: new Map(),
     }
@@ -333,6 +335,7 @@ export class CompactionPool {
         child.idle = true
         this.spawnFailures = 0
         child.baselineBytes = child.memoryBytes = pssBytes(child.process.pid!) ?? 0
+        child.baselineRssBytes = rssBytes(child.process.pid!) ?? 0
         if (child.baselineBytes > this.baseline) {
           this.baseline = child.baselineBytes
           this.options.onBaseline?.(this.baseline)
@@ -350,14 +353,16 @@ export class CompactionPool {
       }
       case 'done':
         this.settle(child)?.resolve(message.result)
+        this.afterJob(child)
         return
       case 'failed':
         this.settle(child)?.reject(fromWire(message.error))
+        this.afterJob(child)
         return
-      case 'idle': {
+      case 'collected': {
         if (child.task || child.killedFor) return
         const bytes = pssBytes(child.process.pid!)
-        if (bytes !== null && bytes > child.baselineBytes + this.options.recycleAboveBytes()) {
+        if (bytes !== null && bytes > this.recycleLimit(child)) {
           this.kill(child, 'recycled', null)
           return
         }
@@ -366,6 +371,26 @@ export class CompactionPool {
       }
     }
     this.dispatch()
+  }
+
+  /**
+   * A child whose job has ended takes the next one at once while its RSS (cheap to read) has grown
+   * by no more than its share since its start; otherwise it collects its garbage first, and one
+   * whose PSS is still over its baseline + its share after that is recycled (on 'collected').
+   */
+  private afterJob (child: Child): void {
+    if (child.killedFor) return
+    const rss = rssBytes(child.process.pid!)
+    if (rss !== null && rss > child.baselineRssBytes + this.options.recycleAboveBytes()) {
+      if (!this.send(child, { type: 'collect' })) this.kill(child, 'crashed', null)
+      return
+    }
+    child.idle = true
+    this.dispatch()
+  }
+
+  private recycleLimit (child: Child): number {
+    return child.baselineBytes + this.options.recycleAboveBytes()
   }
 
   /** Takes the child's task off it to answer it; null if it was answered already. */

@@ -20,6 +20,8 @@ export type ToChild =
   | { readonly type: 'cpu-profile-start', readonly intervalMicros: number, readonly durationMillis: number }
   | { readonly type: 'cpu-profile-stop', readonly id: number }
   | { readonly type: 'heap-profile', readonly id: number }
+  /** Collect garbage now and say when done (the parent then reads the child's memory). */
+  | { readonly type: 'collect' }
 
 export type FromChild =
   /** Started and waiting for work. */
@@ -27,8 +29,8 @@ export type FromChild =
   | { readonly type: 'file', readonly file: SegmentMeta }
   | { readonly type: 'done', readonly result: CompactionResult }
   | { readonly type: 'failed', readonly error: WireError }
-  /** After a job's answer: its garbage collected, ready for the next one. */
-  | { readonly type: 'idle' }
+  /** The answer to collect. */
+  | { readonly type: 'collected' }
   /** The answer to cpu-profile-stop or heap-profile: the encoded profile, null if there is none. */
   | { readonly type: 'profile', readonly id: number, readonly data: Uint8Array | null }
 
