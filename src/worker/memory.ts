@@ -8,22 +8,7 @@ const buffer = Buffer.alloc(4096)
 
 /** PSS of a process in bytes, or null when it cannot be read (gone, or not Linux). */
 export function pssBytes (pid: number | 'self'): number | null {
-  let fd: number
-  try {
-    fd = openSync(`/proc/${pid}/smaps_rollup`, 'r')
-  } catch {
-    return null
-  }
-  try {
-    const n = readSync(fd, buffer, 0, buffer.length, 0)
-    const text = buffer.toString('latin1', 0, n)
-    const match = /\nPss:\s+(\d+) kB/.exec(text)
-    return match ? Number(match[1]) * 1024 : null
-  } catch {
-    return null
-  } finally {
-    closeSync(fd)
-  }
+  return kilobytes(`/proc/${pid}/smaps_rollup`, /\nPss:\s+(\d+) kB/)
 }
 
 /**
@@ -32,15 +17,20 @@ export function pssBytes (pid: number | 'self'): number | null {
  * less than PSS, so an RSS under a limit is a PSS under it.
  */
 export function rssBytes (pid: number): number | null {
+  return kilobytes(`/proc/${pid}/status`, /\nVmRSS:\s+(\d+) kB/)
+}
+
+/** A "<n> kB" figure of a small /proc file, in bytes; null when the file or the figure is missing. */
+function kilobytes (path: string, figure: RegExp): number | null {
   let fd: number
   try {
-    fd = openSync(`/proc/${pid}/status`, 'r')
+    fd = openSync(path, 'r')
   } catch {
     return null
   }
   try {
     const n = readSync(fd, buffer, 0, buffer.length, 0)
-    const match = /\nVmRSS:\s+(\d+) kB/.exec(buffer.toString('latin1', 0, n))
+    const match = figure.exec(buffer.toString('latin1', 0, n))
     return match ? Number(match[1]) * 1024 : null
   } catch {
     return null

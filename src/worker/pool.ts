@@ -66,8 +66,9 @@ interface Child {
   /** Not running a job, its memory back within its share. */
   idle: boolean
   task: Task | null
-  /** Why the pool is killing it, once it is. */
+  /** Why the pool is killing it, once it is, and what its task is answered with once it has exited. */
   killedFor: KillReason | null
+  killError: Error | null
   /** Its idle memory after start (PSS), and its RSS then. */
   baselineBytes: number
   baselineRssBytes: number
@@ -309,6 +310,7 @@ export class CompactionPool {
       idle: false,
       task: null,
       killedFor: null,
+      killError: null,
       baselineBytes: 0,
       baselineRssBytes: 0,
       memoryBytes: 0,
@@ -329,6 +331,8 @@ export class CompactionPool {
 
   private receive (child: Child, message: FromChild): void {
     if (message.type === 'profile') return child.profileReplies.get(message.id)?.(message.data)
+    // a child being killed is heard no more: its task is answered with the reason when it has exited
+    if (child.killedFor) return
     switch (message.type) {
       case 'ready': {
         child.ready = true
@@ -406,18 +410,22 @@ export class CompactionPool {
     this.settle(child)?.reject(err)
   }
 
-  /** Kills a child for a reason, failing its task with err (if it has one); its exit brings a replacement. */
+  /**
+   * Kills a child for a reason; its task fails with err once it has exited (so that nothing it does
+   * can outlive the answer: the request's temporary files are removed after), and a replacement starts.
+   */
   private kill (child: Child, reason: KillReason, err: Error | null): void {
     if (child.killedFor) return
     child.killedFor = reason
+    child.killError = err
     this.killCounts.set(reason, this.killCounts.get(reason)! + 1)
-    if (err) this.fail(child, err)
     child.process.kill('SIGKILL')
   }
 
   private exited (child: Child, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.children.get(child.slot) === child) this.children.delete(child.slot)
     for (const answer of [...child.profileReplies.values()]) answer(null)
+    if (child.killError) this.fail(child, child.killError)
     if (!child.killedFor) {
       // a death the pool did not cause: a signal from outside (the kernel's OOM killer), an abort
       this.killCounts.set('crashed', this.killCounts.get('crashed')! + 1)
