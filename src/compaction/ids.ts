@@ -5,11 +5,20 @@ import { createHash } from 'node:crypto'
 const INT63_MASK = (1n << 63n) - 1n
 
 /**
- * A positive 63-bit segment id: a hash of the bundle key, the inputs' identities (segment ids or
- * content hashes) and the output file's index. The same bundle gives the same ids on a retry.
+ * The version of the output files' bytes: raised whenever the writer would write different bytes
+ * for the same rows, so that different bytes never share a segment id (a rolling deploy of a
+ * changed writer cannot collide with the old one's files under the same name).
  */
-export function segmentIdFor (bundleKey: string, inputIds: readonly string[], fileIndex: number): bigint {
+export const OUTPUT_FORMAT_VERSION = 1
+
+/**
+ * A positive 63-bit segment id: a hash of the output format's version, the bundle key, the inputs'
+ * identities (segment ids or content hashes) and the output file's index. The same bundle gives
+ * the same ids on a retry by the same writer.
+ */
+export function segmentIdFor (bundleKey: string, inputIds: readonly string[], fileIndex: number, formatVersion = OUTPUT_FORMAT_VERSION): bigint {
   const hash = createHash('sha256')
+  hash.update(`format ${formatVersion}\0`)
   hash.update(bundleKey)
   for (const id of inputIds) hash.update('\0' + id)
   hash.update('\0#' + fileIndex)

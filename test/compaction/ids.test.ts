@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ROW_ID_WIDTH, fingerprint, metricFingerprints, rowIdBytes, segmentIdFor } from '../../src/compaction/ids.ts'
+import { OUTPUT_FORMAT_VERSION, ROW_ID_WIDTH, fingerprint, metricFingerprints, rowIdBytes, segmentIdFor } from '../../src/compaction/ids.ts'
 
 function rowIds (segmentId: bigint, n: number): string[] {
   const bytes = rowIdBytes(segmentId, n)
@@ -25,6 +25,8 @@ t.test('segment ids are positive 63-bit and deterministic', async t => {
   t.not(a, segmentIdFor('k', ['x', 'y'], 1))
   t.not(a, segmentIdFor('k', ['y', 'x'], 0))
   t.not(a, segmentIdFor('k2', ['x', 'y'], 0))
+  t.equal(a, segmentIdFor('k', ['x', 'y'], 0, OUTPUT_FORMAT_VERSION), 'the current output format by default')
+  t.not(a, segmentIdFor('k', ['x', 'y'], 0, OUTPUT_FORMAT_VERSION + 1), 'another output format version gives other ids')
   t.ok(a > 0n && a < (1n << 63n))
 })
 
