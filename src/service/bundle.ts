@@ -46,7 +46,6 @@ export async function readBundle (manifest: BundleManifest, ctx: BundleContext):
     ? { kind: 'store', urlPrefix: manifest.output.url_prefix, collectorName: manifest.collector_name! }
     : { kind: ctx.format }
   checkRecordsPerFile(manifest.records_per_file, delivery)
-  if (manifest.output) atField('output.url_prefix', () => ctx.storage.checkOutputPrefix(manifest.output!.url_prefix))
 
   const seen = new Map<string, number>()
   const segments = manifest.segments.map((segment, i) => {
@@ -56,9 +55,14 @@ export async function readBundle (manifest: BundleManifest, ctx: BundleContext):
       throw new CompactorError('CMP_ERR_BAD_REQUEST', `segments[${i}].segment_id repeats segments[${earlier}]`, { field: `segments[${i}].segment_id` })
     }
     seen.set(id, i)
-    const label = atField(`segments[${i}].url`, () => ctx.storage.checkSegmentUrl(segment.url))
+    const label = atField(`segments[${i}].url`, () => ctx.storage.storeFor(segment.url).checkUrl(segment.url))
     return { ...segment, id, label, field: `segments[${i}].url` }
   })
+  // the destination is checked before any input is read: a bad one is a 4xx at once
+  if (manifest.output) {
+    const prefix = manifest.output.url_prefix
+    await atField('output.url_prefix', async () => await ctx.storage.storeFor(prefix).checkPrefix(prefix))
+  }
 
   const threshold = Math.floor((manifest.target_file_bytes ?? ctx.targetFileBytes) * ALREADY_COMPACTED_FRACTION)
   const notCompacted = (s: typeof segments[number], status: InputReport['status'], bytes: number): InputReport =>
@@ -67,7 +71,7 @@ export async function readBundle (manifest: BundleManifest, ctx: BundleContext):
     if (s.file_size !== undefined && s.file_size >= threshold) return notCompacted(s, 'already_compacted', s.file_size)
     let local
     try {
-      local = await ctx.storage.fetchSegment(s.url, s.label, ctx.temp)
+      local = await ctx.storage.storeFor(s.url).fetch(s.url, s.label, ctx.temp)
     } catch (err) {
       if (err instanceof CompactorError && err.code === 'CMP_ERR_INPUT_NOT_FOUND') {
         if (manifest.skip_missing) return notCompacted(s, 'missing_skipped', 0)
@@ -114,10 +118,12 @@ function segmentId (value: string | number, field: string): string {
 
 /** Runs check(), adding the request field to a catalogued error it throws. */
 function atField<T> (field: string, check: () => T): T {
+  const named = (err: unknown): never => { throw err instanceof CompactorError ? err.withDetails({ field }) : err }
   try {
-    return check()
+    const result = check()
+    return result instanceof Promise ? result.catch(named) as T : result
   } catch (err) {
-    throw err instanceof CompactorError ? err.withDetails({ field }) : err
+    return named(err)
   }
 }
 

@@ -10,7 +10,6 @@ import type { CompactionReport, CompactionResult } from '../compaction/compact.t
 import type { SegmentMeta } from '../compaction/write.ts'
 import { CompactorError, asCompactorError } from '../errors.ts'
 import { toJson } from '../json.ts'
-import { joinUrl } from '../storage/file.ts'
 import type { Storage } from '../storage/index.ts'
 import type { RequestTemp } from '../storage/temp.ts'
 import { PARQUET, TAR } from './accept.ts'
@@ -95,28 +94,26 @@ async function deliverParquet (job: CompactionJob, reply: FastifyReply, { temp, 
   return report
 }
 
-/** Files stored under the URL prefix at their lakerunner object keys; the body is the JSON manifest. */
-async function deliverStored (job: CompactionJob, reply: FastifyReply, { storage, temp, log, run }: DeliveryContext, prefix: string, collector: string): Promise<CompactionReport> {
+/**
+ * Files stored under the URL prefix at their lakerunner object keys; the body is the JSON manifest.
+ * A failure removes nothing already placed: stored files are the same bytes any retry would write,
+ * and only what a 200 lists is registered by the caller (the stores never replace a final name).
+ */
+async function deliverStored (job: CompactionJob, reply: FastifyReply, { storage, temp, run }: DeliveryContext, prefix: string, collector: string): Promise<CompactionReport> {
+  const store = storage.storeFor(prefix)
   const stored = new Map<bigint, { key: string, url: string }>()
-  let result: CompactionResult
-  try {
-    result = await run(job, temp.dir, async file => {
-      const key = objectKey(job, collector, file)
-      const path = join(temp.dir, file.file_name)
-      try {
-        await storage.put(prefix, key, path)
-      } catch (err) {
-        throw asCompactorError(err, 'CMP_ERR_OUTPUT', `storing ${key}`, { key })
-      }
-      stored.set(file.segment_id, { key, url: joinUrl(prefix, key) })
-      await rm(path)
-    })
-  } catch (err) {
-    // nothing partial is left to be registered: undo what was stored
-    const undone = await Promise.allSettled([...stored.values()].map(s => storage.remove(prefix, s.key)))
-    for (const u of undone) if (u.status === 'rejected') log.warn({ err: u.reason }, 'could not remove a stored file of a failed compaction')
-    throw err
-  }
+  const result = await run(job, temp.dir, async file => {
+    const key = objectKey(job, collector, file)
+    const path = join(temp.dir, file.file_name)
+    let url: string
+    try {
+      url = await store.put(prefix, key, path)
+    } catch (err) {
+      throw asCompactorError(err, 'CMP_ERR_OUTPUT', `storing ${key}`, { key })
+    }
+    stored.set(file.segment_id, { key, url })
+    await rm(path)
+  })
   const files = result.files.map(f => ({ ...f, ...stored.get(f.segment_id)! }))
   await temp.dispose()
   reply.code(200).type('application/json').send(toJson({ files, report: result.report }))

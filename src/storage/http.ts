@@ -4,6 +4,7 @@ import { Readable } from 'node:stream'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { CompactorError } from '../errors.ts'
 import type { HttpSourceConfig } from '../config.ts'
+import type { LocalSegment, SegmentStore } from './store.ts'
 import type { RequestTemp } from './temp.ts'
 
 /** Whether a URL's host is on the allow-list (`host`, `host:port`, or `*.domain` for its sub-domains). */
@@ -83,4 +84,40 @@ export function upstreamError (err: unknown, label: string, signal: AbortSignal)
   const cause = (err as { cause?: { code?: string, message?: string } }).cause
   const reason = cause?.code ?? cause?.message ?? (err as Error).message
   return new CompactorError('CMP_ERR_UPSTREAM', `${label} (${reason})`, { file: label }, { cause: err })
+}
+
+/** `http(s):` segments from the hosts of the allow-list: read only, nothing is stored over http. */
+export class HttpStore implements SegmentStore {
+  private readonly config: HttpSourceConfig
+
+  constructor (config: HttpSourceConfig) {
+    this.config = config
+  }
+
+  checkUrl (url: string): string {
+    return redactUrl(checkHttpUrl(url, this.config.allowedHosts))
+  }
+
+  fetch (url: string, label: string, temp: RequestTemp): Promise<LocalSegment> {
+    return fetchHttpSegment(new URL(url), label, this.config, temp)
+  }
+
+  async checkPrefix (prefixUrl: string): Promise<void> {
+    throw new CompactorError('CMP_ERR_BAD_URL', `outputs can be stored under file: or s3:// prefixes, not ${redactPrefix(prefixUrl)}`, { url: redactPrefix(prefixUrl) })
+  }
+
+  /** Never stores: CMP_ERR_BAD_URL, as checkPrefix. */
+  async put (prefixUrl: string): Promise<string> {
+    await this.checkPrefix(prefixUrl)
+    return prefixUrl
+  }
+}
+
+/** An http prefix as errors show it: without credentials or query. */
+function redactPrefix (text: string): string {
+  try {
+    return redactUrl(new URL(text))
+  } catch {
+    return text.slice(0, 64)
+  }
 }

@@ -1,12 +1,14 @@
 // `s3://bucket/key` segments and outputs through the AWS SDK; endpoint and credentials from config,
 // so any S3-speaking store works (MinIO, R2, a test server on loopback).
 import { createReadStream } from 'node:fs'
+import { randomUUID } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { CompactorError } from '../errors.ts'
 import type { S3Config } from '../config.ts'
 import { upstreamError } from './http.ts'
+import type { LocalSegment, SegmentStore } from './store.ts'
 import type { RequestTemp } from './temp.ts'
 
 export interface S3Location {
@@ -34,7 +36,7 @@ type Sdk = typeof import('@aws-sdk/client-s3')
  * AWS SDK is loaded on first use: it is ~35 MB of resident memory a service without s3:// URLs
  * does not need.
  */
-export class S3Store {
+export class S3Store implements SegmentStore {
   readonly config: S3Config
   private client: S3Client | null = null
   private sdk: Sdk | null = null
@@ -43,8 +45,19 @@ export class S3Store {
     this.config = config
   }
 
+  /** Checks a segment URL's form; its label is the URL. */
+  checkUrl (url: string): string {
+    parseS3Url(url)
+    return url
+  }
+
+  /** Checks an output prefix's form (`s3://bucket` or `s3://bucket/prefix`). */
+  async checkPrefix (prefixUrl: string): Promise<void> {
+    parseS3Url(prefixUrl, true)
+  }
+
   /** Downloads a segment into the request's temporary directory; returns its path and size. */
-  async fetchSegment (url: string, label: string, temp: RequestTemp): Promise<{ path: string, bytes: number }> {
+  async fetch (url: string, label: string, temp: RequestTemp): Promise<LocalSegment> {
     const { bucket, key } = parseS3Url(url)
     const { maxBytes } = this.config
     const tooLarge = (): CompactorError => new CompactorError('CMP_ERR_FILE_TOO_LARGE', `${label} exceeds ${maxBytes} bytes`, { file: label, limit: maxBytes })
@@ -71,33 +84,54 @@ export class S3Store {
     }
   }
 
-  /** Uploads a local file as `<prefix>/<key>`; returns the object's URL. */
+  /**
+   * Places a local file at `<prefix>/<key>` and returns the object's URL. The bytes go to a key
+   * unique to this call first; then, unless the final key already holds an object of the same size
+   * and ETag (the same bytes: a retry, or an identical request beside this one), it is copied into
+   * place; the unique key is deleted whatever happens. Two writers of the same key at once race
+   * (S3 has no create-if-absent copy everywhere); outputs are deterministic, so they race to the
+   * same bytes.
+   */
   async put (prefixUrl: string, key: string, source: string): Promise<string> {
     const prefix = parseS3Url(prefixUrl, true)
     const objectKey = prefix.key === '' ? key : `${prefix.key.replace(/\/$/, '')}/${key}`
+    const staging = `${objectKey}.${randomUUID()}.partial`
+    const label = `s3://${prefix.bucket}/${objectKey}`
     const { size } = await stat(source)
     const signal = AbortSignal.timeout(this.config.timeoutMs)
+    const { client, sdk } = await this.s3()
     try {
-      const { client, sdk } = await this.s3()
-      await client.send(new sdk.PutObjectCommand({
-        Bucket: prefix.bucket, Key: objectKey, Body: createReadStream(source), ContentLength: size, ContentType: 'application/vnd.apache.parquet',
+      const written = await client.send(new sdk.PutObjectCommand({
+        Bucket: prefix.bucket, Key: staging, Body: createReadStream(source), ContentLength: size, ContentType: 'application/vnd.apache.parquet',
       }), { abortSignal: signal })
+      const existing = await this.head(prefix.bucket, objectKey, signal)
+      if (existing === null) {
+        await client.send(new sdk.CopyObjectCommand({ Bucket: prefix.bucket, Key: objectKey, CopySource: `${prefix.bucket}/${staging.split('/').map(encodeURIComponent).join('/')}` }), { abortSignal: signal })
+      } else if (existing.size !== size || existing.etag !== written.ETag) {
+        throw new CompactorError('CMP_ERR_OUTPUT', `${label} already holds a different object`, { key })
+      }
     } catch (err) {
-      const label = `s3://${prefix.bucket}/${objectKey}`
+      if (err instanceof CompactorError) throw err
       if (this.isServiceError(err)) {
         throw new CompactorError('CMP_ERR_UPSTREAM', `storing ${label}: ${err.name}`, { file: label, upstream_status: err.$metadata.httpStatusCode })
       }
       throw upstreamError(err, label, signal)
+    } finally {
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: prefix.bucket, Key: staging })).catch(() => {})
     }
-    return `s3://${prefix.bucket}/${objectKey}`
+    return label
   }
 
-  /** Deletes `<prefix>/<key>` (best effort, to undo a partly stored result). */
-  async remove (prefixUrl: string, key: string): Promise<void> {
-    const prefix = parseS3Url(prefixUrl, true)
-    const objectKey = prefix.key === '' ? key : `${prefix.key.replace(/\/$/, '')}/${key}`
+  /** An object's size and ETag, or null when there is none. */
+  private async head (bucket: string, key: string, signal: AbortSignal): Promise<{ size: number, etag: string | undefined } | null> {
     const { client, sdk } = await this.s3()
-    await client.send(new sdk.DeleteObjectCommand({ Bucket: prefix.bucket, Key: objectKey }))
+    try {
+      const head = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
+      return { size: head.ContentLength ?? -1, etag: head.ETag }
+    } catch (err) {
+      if (this.isServiceError(err) && (err.name === 'NotFound' || err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) return null
+      throw err
+    }
   }
 
   /** Releases the SDK's connections. */

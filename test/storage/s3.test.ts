@@ -1,6 +1,6 @@
 // s3:// segments and outputs through the AWS SDK, against a real S3-speaking server (s3rver) on loopback.
 import t from 'tap'
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -115,8 +115,9 @@ t.test('the S3 client is built from config: endpoint, region, static credentials
   const { S3Store } = await import('../../src/storage/s3.ts')
   const store = new S3Store(s3)
   t.equal(await store.put(`s3://${BUCKET}`, 'direct/x.parquet', a), `s3://${BUCKET}/direct/x.parquet`)
-  await store.remove(`s3://${BUCKET}`, 'direct/x.parquet')
+  t.equal(await store.put(`s3://${BUCKET}`, 'direct/x.parquet', a), `s3://${BUCKET}/direct/x.parquet`, 'a retry with the same bytes succeeds')
+  await t.rejects(store.put(`s3://${BUCKET}`, 'direct/x.parquet', b), { code: 'CMP_ERR_OUTPUT' }, 'different bytes never replace an object under its final name')
   const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'direct/' }))
-  t.equal(listed.KeyCount ?? 0, 0, 'removed')
+  t.same(listed.Contents?.map(o => [o.Key, o.Size]), [['direct/x.parquet', (await stat(a)).size]], 'the first object stays, no staging key is left')
   store.close()
 })
