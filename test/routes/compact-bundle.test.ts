@@ -130,7 +130,7 @@ t.test('output.url_prefix stores the files at their lakerunner object keys and a
   await assertNoTempFiles(t, app)
 })
 
-t.test('a failure while storing outputs is a 500 CMP_ERR_OUTPUT and leaves no stored file', async t => {
+t.test('a failure while storing outputs is a 500 CMP_ERR_OUTPUT without a stack trace', async t => {
   const { app, root } = await appWithSegments(t)
   // a plain file where a directory of the key must go
   await mkdir(join(root, 'lake', 'db', ORG), { recursive: true })

@@ -5,10 +5,11 @@ import type { AddressInfo } from 'node:net'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import S3rver from 's3rver'
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import type { S3Config } from '../../src/config.ts'
 import { parseS3Url } from '../../src/storage/s3.ts'
 import { ContractChecker, DATEINT, ORG, assertNoTempFiles, readTar, testApp, twoSegments } from '../support/http.ts'
+import { storeRounds } from '../support/store-rounds.ts'
 
 const contract = new ContractChecker()
 const BUCKET = 'segments'
@@ -80,6 +81,21 @@ t.test('outputs are stored under an s3:// prefix at their lakerunner object keys
   const bytes = Buffer.from(await object.Body!.transformToByteArray())
   t.equal(bytes.length, file.file_size)
   t.equal(bytes.subarray(0, 4).toString(), 'PAR1')
+  await assertNoTempFiles(t, app)
+})
+
+t.test('5 rounds of 4 identical store-mode bundles with early leavers, then a retry that fails part-way: every listed object stays (s3rver)', async t => {
+  const app = await testApp(t, { s3 })
+  const { listed, retry } = await storeRounds(t, app, bundle(SEGMENTS, { collector_name: 'rounds', output: { url_prefix: `s3://${BUCKET}/rounds` }, records_per_file: 2 }))
+  t.ok(listed.length >= 2 * 5 * 4, `${listed.length} files listed by the 200s`)
+  t.equal(retry.status, 500, 'the retry whose second file cannot be written fails')
+  for (const file of new Map(listed.map(f => [f.url, f])).values()) {
+    const { bucket, key } = parseS3Url(file.url)
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+    t.equal(head.ContentLength, file.file_size, `${file.url} exists with its listed size`)
+  }
+  const objects = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'rounds/' }))
+  t.equal(objects.KeyCount, 2, 'two objects, no staging key left')
   await assertNoTempFiles(t, app)
 })
 
