@@ -3,7 +3,7 @@
 // decoded (dictionary + indices for strings). Each row gets a status: usable, or the reason it is
 // dropped (DOMAIN.md section 4).
 import { parquetRead, type ParquetParsers } from 'hyparquet'
-import { CompactorError, asCompactorError } from '../errors.ts'
+import { asCompactorError } from '../errors.ts'
 import { Tab, withTab, type MemoryAccount } from './account.ts'
 import { UnsupportedChunk, checkForGeneralReader, readChunk, type DecodedColumn, type GeneralReaderNeed } from './chunk.ts'
 import { readCompressors } from './codecs.ts'
