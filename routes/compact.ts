@@ -66,11 +66,12 @@ export default async function compactRoutes (app: FastifyInstance, { service, op
     state.compactionsInFlight++
     let reservation: Reservation | undefined
     try {
-      const job = request.isMultipart()
-        ? await readUpload(request.parts(), {
+      // a client that leaves while its inputs come in ends the request at once, whatever the reading waits on
+      const job = await untilAborted(request.isMultipart()
+        ? readUpload(request.parts(), {
           temp, limits, validateForm, formSchema, defaultRecordsPerFile: config.recordsPerFile, defaultFrequencyMs: DEFAULT_FREQUENCY_MS, delivery: { kind: format },
         })
-        : await readBundle(request.body as BundleManifest, { storage, temp, defaultRecordsPerFile: config.recordsPerFile, targetFileBytes: config.targetFileBytes, format })
+        : readBundle(request.body as BundleManifest, { storage, temp, defaultRecordsPerFile: config.recordsPerFile, targetFileBytes: config.targetFileBytes, format }), cancel.signal)
       const held = reservation = await service.budget.reserve(await estimate(job), cancel.signal)
       // the child runs within its reservation: its engine refuses pages past it, the watchdog kills it past it
       const run: JobRunner = (job, outDir, onFile) => service.pool.run(job, outDir, onFile, { reservedBytes: held.bytes, signal: cancel.signal })
@@ -89,6 +90,17 @@ export default async function compactRoutes (app: FastifyInstance, { service, op
       }
     }
     return reply
+  })
+}
+
+/** The promise's outcome, or the signal's reason as soon as it aborts (the promise is then left to settle unheard). */
+function untilAborted<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  promise.catch(() => {})
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
   })
 }
 
