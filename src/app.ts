@@ -73,7 +73,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   // the budget follows the children's measured baseline: known before the first request
   await pool.started(CHILD_START_WAIT_MS)
   // before the routes, so that its hook runs before theirs: only POST /compact is refused under pressure
-  const pressure = await registerPressure(app, config, (method, url) => method === 'POST' && url.split('?')[0] === '/compact', () => pool.treeBytes())
+  const pressure = await registerPressure(app, config, (method, route) => method === 'POST' && route === '/compact', () => pool.treeBytes())
   const service: Service = {
     config,
     pressure,

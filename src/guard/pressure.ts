@@ -21,11 +21,11 @@ export interface Pressure {
 export type PressureProbe = () => Pressure | null
 
 /**
- * Registers the guard (before the routes: its hook runs first). `guarded` says which requests are
- * refused under pressure; the others pass. `treeBytes` reads the memory of the service and its
+ * Registers the guard (before the routes: its hook runs first). `guarded` says, by method and route
+ * pattern, which requests are refused under pressure; the others pass. `treeBytes` reads the memory of the service and its
  * children, sampled every PRESSURE_SAMPLE_INTERVAL_MS. Returns the probe /readyz and /debug/vars read.
  */
-export async function registerPressure (app: FastifyInstance, config: Config, guarded: (method: string, url: string) => boolean, treeBytes: () => number): Promise<PressureProbe> {
+export async function registerPressure (app: FastifyInstance, config: Config, guarded: (method: string, route: string | undefined) => boolean, treeBytes: () => number): Promise<PressureProbe> {
   let memory = 0
   await app.register(underPressure, {
     maxEventLoopDelay: config.maxEventLoopDelayMs,
@@ -36,7 +36,8 @@ export async function registerPressure (app: FastifyInstance, config: Config, gu
     },
     healthCheckInterval: config.pressureSampleIntervalMs,
     pressureHandler: (request, _reply, type, value) => {
-      if (!guarded(request.method, request.url)) return
+      // the routed path, never the raw URL: /%63ompact is routed to /compact and guarded as such
+      if (!guarded(request.method, request.routeOptions.url)) return
       const pressure = describe(type, type === 'healthCheck' ? memory : value ?? 0, config)
       throw new CompactorError('CMP_ERR_UNDER_PRESSURE', `${pressure.reason} ${Math.round(pressure.value)} is over ${pressure.limit}`, { ...pressure })
     },

@@ -50,6 +50,14 @@ t.test('the process tree\'s memory over MEMORY_LIMIT_BYTES: /readyz 503 under_pr
   t.match(refused.headers['retry-after'], /^\d+$/)
   t.match(contract.check(t, 'POST', '/compact', refused), { code: 'CMP_ERR_UNDER_PRESSURE', details: { reason: 'memory_bytes', limit } })
   t.equal(app.service.budget.reservedBytes, 0, 'nothing was reserved for the refused request')
+  for (const url of ['/%63ompact', '/compact?x=1', '/compact/']) {
+    const encoded = await app.inject({ method: 'POST', url, ...upload })
+    if (encoded.statusCode === 404) continue
+    t.equal(encoded.statusCode, 503, `${url} is routed to /compact and refused as it`)
+    t.equal(encoded.json().code, 'CMP_ERR_UNDER_PRESSURE')
+  }
+  const routed = await app.inject({ method: 'POST', url: '/%63ompact', ...upload })
+  t.equal(routed.statusCode, 503, 'an encoded path is guarded')
 
   for (const url of ['/healthz', '/openapi.json']) t.equal((await app.inject({ url })).statusCode, 200, `${url} is still served`)
 })
