@@ -73,7 +73,11 @@ t.test('deploy/kubernetes.yaml: Deployment, Service and HorizontalPodAutoscaler 
   t.equal(scrape['prometheus.io/path'], '/metrics', 'Prometheus scrapes /metrics')
   t.ok(openapi.paths['/metrics'], '/metrics is in openapi.yaml')
   t.equal(Number(scrape['prometheus.io/port']), port.containerPort, 'on the service port')
-  t.equal(env.get('DEBUG_TOKEN')?.valueFrom?.secretKeyRef?.optional, true, 'DEBUG_TOKEN comes from the secret (a mesh makes every client loopback)')
+  for (const [name, key] of [['API_TOKEN', 'api-token'], ['DEBUG_TOKEN', 'debug-token']]) {
+    const ref = env.get(name)?.valueFrom?.secretKeyRef
+    t.match(ref, { name: 'metric-compactor', key }, `${name} comes from the secret (a mesh makes every client loopback)`)
+    t.notOk(ref?.optional, `${name}'s secret is required: a missing one stops the pod rather than open the service`)
+  }
 
   const memory = env.get('MEMORY_LIMIT_BYTES')?.valueFrom?.resourceFieldRef
   t.match(memory, { containerName: container.name, resource: 'limits.memory' }, 'MEMORY_LIMIT_BYTES from the container memory limit (downward API)')
