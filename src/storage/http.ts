@@ -25,15 +25,23 @@ export function redactUrl (url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`
 }
 
+/**
+ * Any URL-like text as errors and logs may show it: no userinfo (`user:password@`), no query or
+ * fragment (presigned signatures), at most 256 characters. For text that does not even parse.
+ */
+export function redactText (text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1').replace(/[?#].*$/s, '').slice(0, 256)
+}
+
 /** Parses an http(s) URL and checks its host, before anything is sent: 400 if malformed, 403 if not allowed. */
 export function checkHttpUrl (text: string, allowList: readonly string[]): URL {
   let url: URL
   try {
     url = new URL(text)
   } catch {
-    throw new CompactorError('CMP_ERR_BAD_URL', text, { url: text })
+    throw new CompactorError('CMP_ERR_BAD_URL', redactText(text), { url: redactText(text) })
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CompactorError('CMP_ERR_BAD_URL', text, { url: text })
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CompactorError('CMP_ERR_BAD_URL', redactUrl(url), { url: redactUrl(url) })
   if (!hostAllowed(url, allowList)) throw new CompactorError('CMP_ERR_HOST_FORBIDDEN', url.host, { url: redactUrl(url), host: url.host })
   return url
 }
@@ -118,6 +126,6 @@ function redactPrefix (text: string): string {
   try {
     return redactUrl(new URL(text))
   } catch {
-    return text.slice(0, 64)
+    return redactText(text)
   }
 }

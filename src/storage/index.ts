@@ -3,7 +3,7 @@
 import type { Config } from '../config.ts'
 import { CompactorError } from '../errors.ts'
 import { FileStore } from './file.ts'
-import { HttpStore } from './http.ts'
+import { HttpStore, redactText } from './http.ts'
 import { S3Store } from './s3.ts'
 import type { SegmentStore } from './store.ts'
 
@@ -37,5 +37,5 @@ export function schemeOf (url: string): Scheme {
   if (url.startsWith('file:')) return 'file'
   if (url.startsWith('s3://')) return 's3'
   if (/^https?:\/\//i.test(url)) return 'http'
-  throw new CompactorError('CMP_ERR_BAD_URL', `unsupported scheme: ${url.slice(0, 64)}`, { url: url.slice(0, 256) })
+  throw new CompactorError('CMP_ERR_BAD_URL', `unsupported scheme: ${redactText(url).slice(0, 64)}`, { url: redactText(url) })
 }

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { CompactorError } from '../errors.ts'
 import type { S3Config } from '../config.ts'
-import { upstreamError } from './http.ts'
+import { redactText, upstreamError } from './http.ts'
 import type { LocalSegment, SegmentStore } from './store.ts'
 import type { RequestTemp } from './temp.ts'
 
@@ -19,12 +19,12 @@ export interface S3Location {
 /** Splits `s3://bucket/key`; throws CMP_ERR_BAD_URL if either part is missing (a prefix may have an empty key). */
 export function parseS3Url (text: string, allowEmptyKey = false): S3Location {
   const match = /^s3:\/\/([^/?#]+)\/?([^?#]*)$/.exec(text)
-  if (!match || match[1].length < 3 || (!allowEmptyKey && match[2] === '')) throw new CompactorError('CMP_ERR_BAD_URL', text, { url: text })
+  if (!match || match[1].length < 3 || (!allowEmptyKey && match[2] === '')) throw new CompactorError('CMP_ERR_BAD_URL', redactText(text), { url: redactText(text) })
   let key: string
   try {
     key = decodeURIComponent(match[2])
   } catch {
-    throw new CompactorError('CMP_ERR_BAD_URL', text, { url: text })
+    throw new CompactorError('CMP_ERR_BAD_URL', redactText(text), { url: redactText(text) })
   }
   return { bucket: match[1], key }
 }
