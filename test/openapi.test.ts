@@ -1,6 +1,7 @@
 // openapi.yaml is the contract: it is served as /openapi.json, its error codes are the catalog's,
 // its routes are the app's, and every (route, status) it documents is produced here and validated.
 import t from 'tap'
+import { spawnSync } from 'node:child_process'
 import { createServer } from 'node:http'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -148,4 +149,13 @@ t.test('every documented route and status is produced, and the response matches 
     t.equal(res.statusCode, Number(status), key)
     contract.check(t, method, path, res)
   }
+})
+
+t.test('openapi.yaml passes Redocly\'s recommended lint (redocly.yaml; the one exemption in .redocly.lint-ignore.yaml)', async t => {
+  const root = join(import.meta.dirname, '..')
+  const result = spawnSync(process.execPath, [join(root, 'node_modules', '@redocly', 'cli', 'bin', 'cli.js'), 'lint', 'openapi.yaml', '--format=stylish'], {
+    cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+  })
+  t.equal(result.status, 0, `redocly lint exits 0:\n${result.stdout}${result.stderr}`)
+  t.notMatch(result.stdout + result.stderr, /\berror\b/, 'no error')
 })
