@@ -85,8 +85,13 @@ export class RequestTemp {
     return join(this.dir, `in-${++this.files}${suffix}`)
   }
 
-  /** Takes bytes from the shared budget; throws 413/503 when they do not fit. */
+  /**
+   * Takes bytes from the shared budget; throws 413/503 when they do not fit, and CMP_ERR_CANCELLED
+   * once the directory is disposed (a fetch or upload still running for a request that has ended
+   * must not hold space nobody will release).
+   */
   reserve (bytes: number): void {
+    if (this.disposed) throw new CompactorError('CMP_ERR_CANCELLED', 'the request has ended')
     this.space.take(this, bytes)
     this.reserved += bytes
   }
@@ -96,6 +101,7 @@ export class RequestTemp {
    * past maxBytes. Returns the file's path and size; a partial file is removed with the directory.
    */
   async write (source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream, maxBytes: number, tooLarge: () => Error): Promise<{ path: string, bytes: number }> {
+    if (this.disposed) throw new CompactorError('CMP_ERR_CANCELLED', 'the request has ended')
     const path = this.path()
     let bytes = 0
     const meter = new Transform({

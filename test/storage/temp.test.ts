@@ -21,6 +21,23 @@ t.test('write() streams to a file and reserves its bytes; dispose() removes it a
   t.equal(space.requestsOpen, 0)
 })
 
+t.test('a request whose directory is disposed takes no more space: a write still running or started after fails with CMP_ERR_CANCELLED', async t => {
+  const space = await TempSpace.create(join(t.testdir(), 'mc-'), 1000)
+  t.teardown(() => space.close())
+  const temp = await space.forRequest()
+  // a source that goes on after the request has ended (a fetch the client no longer waits for)
+  async function * late (): AsyncGenerator<Buffer> {
+    yield Buffer.from('before ')
+    await temp.dispose()
+    yield Buffer.from('after')
+  }
+  await t.rejects(temp.write(late(), 100, () => new Error('too large')), { code: 'CMP_ERR_CANCELLED' })
+  await t.rejects(temp.write(Readable.from([Buffer.from('x')]), 100, () => new Error('too large')), { code: 'CMP_ERR_CANCELLED' })
+  t.throws(() => temp.reserve(10), { code: 'CMP_ERR_CANCELLED' })
+  t.equal(space.bytesInUse, 0, 'nothing is held for the ended request')
+  t.equal(space.requestsOpen, 0)
+})
+
 t.test('past maxBytes the write fails with the caller\'s error, past the budget with 413 or 503', async t => {
   const space = await TempSpace.create(join(t.testdir(), 'mc-'), 100)
   t.teardown(() => space.close())
