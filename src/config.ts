@@ -24,6 +24,8 @@ export interface S3Config {
   readonly forcePathStyle: boolean
   readonly maxBytes: number
   readonly timeoutMs: number
+  /** Buckets segments may be read from and outputs stored in; empty means any (a warning at start). */
+  readonly allowedBuckets: readonly string[]
 }
 
 export interface UploadLimits {
@@ -96,6 +98,7 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   S3_FORCE_PATH_STYLE: 'path-style S3 URLs, for MinIO and the like (false)',
   S3_MAX_BYTES: 'largest s3 segment (1 GiB)',
   S3_TIMEOUT_MS: 'time limit of one s3 transfer (60000)',
+  S3_ALLOWED_BUCKETS: 'buckets s3:// inputs and outputs may use, comma-separated (any, with a warning at start, when unset)',
   MAX_FILE_BYTES: 'largest uploaded file (1 GiB)',
   MAX_FILES: 'most files in one upload (1000)',
   MAX_REQUEST_BYTES: 'largest multipart request, all parts (4 GiB)',
@@ -145,6 +148,7 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
       forcePathStyle: read.boolean('S3_FORCE_PATH_STYLE', false),
       maxBytes: read.integer('S3_MAX_BYTES', GiB),
       timeoutMs: read.integer('S3_TIMEOUT_MS', 60_000, 1),
+      allowedBuckets: read.list('S3_ALLOWED_BUCKETS'),
     },
     uploads: {
       maxFileBytes: read.integer('MAX_FILE_BYTES', GiB, 1),

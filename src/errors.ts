@@ -23,6 +23,7 @@ export const ERRORS = {
   CMP_ERR_DEBUG_FORBIDDEN: { status: 403, message: 'the debug endpoints answer loopback connections only unless DEBUG_TOKEN is set' },
   CMP_ERR_PATH_FORBIDDEN: { status: 403, message: 'the path is outside the storage root' },
   CMP_ERR_HOST_FORBIDDEN: { status: 403, message: 'the host is not in the allow-list' },
+  CMP_ERR_BUCKET_FORBIDDEN: { status: 403, message: 'the bucket is not in S3_ALLOWED_BUCKETS' },
   CMP_ERR_NOT_FOUND: { status: 404, message: 'no such route' },
   CMP_ERR_NOT_ACCEPTABLE: { status: 406, message: 'the response can be application/x-tar or application/vnd.apache.parquet' },
   CMP_ERR_PROFILE_IN_PROGRESS: { status: 409, message: 'a CPU profile is already being captured: retry when it ends' },

@@ -16,16 +16,23 @@ export interface S3Location {
   readonly key: string
 }
 
-/** Splits `s3://bucket/key`; throws CMP_ERR_BAD_URL if either part is missing (a prefix may have an empty key). */
+/**
+ * Splits `s3://bucket/key`; throws CMP_ERR_BAD_URL if either part is missing (a prefix may have an
+ * empty key) or the key is not normal: an empty, `.` or `..` segment (`a//b`, `a/../b`) is refused,
+ * so that a key means what it reads.
+ */
 export function parseS3Url (text: string, allowEmptyKey = false): S3Location {
+  const bad = (): CompactorError => new CompactorError('CMP_ERR_BAD_URL', redactText(text), { url: redactText(text) })
   const match = /^s3:\/\/([^/?#]+)\/?([^?#]*)$/.exec(text)
-  if (!match || match[1].length < 3 || (!allowEmptyKey && match[2] === '')) throw new CompactorError('CMP_ERR_BAD_URL', redactText(text), { url: redactText(text) })
+  if (!match || match[1].length < 3 || (!allowEmptyKey && match[2] === '')) throw bad()
   let key: string
   try {
     key = decodeURIComponent(match[2])
   } catch {
-    throw new CompactorError('CMP_ERR_BAD_URL', redactText(text), { url: redactText(text) })
+    throw bad()
   }
+  const segments = key.replace(/\/$/, '').split('/')
+  if (key !== '' && segments.some(s => s === '' || s === '.' || s === '..')) throw bad()
   return { bucket: match[1], key }
 }
 
@@ -45,20 +52,30 @@ export class S3Store implements SegmentStore {
     this.config = config
   }
 
-  /** Checks a segment URL's form; its label is the URL. */
+  /** Checks a segment URL's form and bucket (S3_ALLOWED_BUCKETS); its label is the URL. */
   checkUrl (url: string): string {
-    parseS3Url(url)
+    this.location(url)
     return url
   }
 
-  /** Checks an output prefix's form (`s3://bucket` or `s3://bucket/prefix`). */
+  /** Checks an output prefix's form (`s3://bucket` or `s3://bucket/prefix`) and bucket. */
   async checkPrefix (prefixUrl: string): Promise<void> {
-    parseS3Url(prefixUrl, true)
+    this.location(prefixUrl, true)
+  }
+
+  /** A URL's bucket and key, the bucket checked against S3_ALLOWED_BUCKETS (403 CMP_ERR_BUCKET_FORBIDDEN). */
+  private location (url: string, prefix = false): S3Location {
+    const location = parseS3Url(url, prefix)
+    const allowed = this.config.allowedBuckets
+    if (allowed.length > 0 && !allowed.includes(location.bucket)) {
+      throw new CompactorError('CMP_ERR_BUCKET_FORBIDDEN', location.bucket, { bucket: location.bucket })
+    }
+    return location
   }
 
   /** Downloads a segment into the request's temporary directory; returns its path and size. */
   async fetch (url: string, label: string, temp: RequestTemp): Promise<LocalSegment> {
-    const { bucket, key } = parseS3Url(url)
+    const { bucket, key } = this.location(url)
     const { maxBytes } = this.config
     const tooLarge = (): CompactorError => new CompactorError('CMP_ERR_FILE_TOO_LARGE', `${label} exceeds ${maxBytes} bytes`, { file: label, limit: maxBytes })
     const signal = AbortSignal.timeout(this.config.timeoutMs)
@@ -93,7 +110,7 @@ export class S3Store implements SegmentStore {
    * same bytes.
    */
   async put (prefixUrl: string, key: string, source: string): Promise<string> {
-    const prefix = parseS3Url(prefixUrl, true)
+    const prefix = this.location(prefixUrl, true)
     const objectKey = prefix.key === '' ? key : `${prefix.key.replace(/\/$/, '')}/${key}`
     const staging = `${objectKey}.${randomUUID()}.partial`
     const label = `s3://${prefix.bucket}/${objectKey}`

@@ -20,8 +20,10 @@ const { port } = await server.run() as AddressInfo
 t.teardown(() => server.close())
 
 const s3: S3Config = {
-  endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true, maxBytes: 1 << 20, timeoutMs: 10_000,
+  endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true, maxBytes: 1 << 20, timeoutMs: 10_000, allowedBuckets: [BUCKET],
 }
+/** Any bucket allowed (S3_ALLOWED_BUCKETS unset), to reach buckets that do not exist. */
+const ANY_BUCKET: S3Config = { ...s3, allowedBuckets: [] }
 const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } })
 t.teardown(() => client.destroy())
 await client.send(new CreateBucketCommand({ Bucket: BUCKET }))
@@ -43,6 +45,26 @@ t.test('s3:// URLs split into bucket and key; anything else is a 400', async t =
   }
 })
 
+t.test('keys are normal: empty, . and .. segments are refused', async t => {
+  for (const bad of ['s3://bucket/a/../b', 's3://bucket/../b', 's3://bucket/a//b', 's3://bucket/./a', 's3://bucket/a/%2e%2e/b']) {
+    t.throws(() => parseS3Url(bad), { code: 'CMP_ERR_BAD_URL' }, bad)
+  }
+  t.same(parseS3Url('s3://bucket/lake/', true), { bucket: 'bucket', key: 'lake/' }, 'a prefix may end with a slash')
+})
+
+t.test('a bucket off S3_ALLOWED_BUCKETS is 403 CMP_ERR_BUCKET_FORBIDDEN, for inputs and outputs, before any request to S3', async t => {
+  const app = await testApp(t, { s3 })
+  const input = await app.inject({ method: 'POST', url: '/compact', payload: bundle([{ segment_id: '11', url: 's3://other-bucket/seg/a.parquet' }]) })
+  t.equal(input.statusCode, 403)
+  t.match(contract.check(t, 'POST', '/compact', input), { code: 'CMP_ERR_BUCKET_FORBIDDEN', details: { field: 'segments[0].url', bucket: 'other-bucket' } })
+  const output = await app.inject({ method: 'POST', url: '/compact', payload: bundle(SEGMENTS, { collector_name: 'c', output: { url_prefix: 's3://other-bucket/lake' } }) })
+  t.equal(output.statusCode, 403)
+  t.match(contract.check(t, 'POST', '/compact', output), { code: 'CMP_ERR_BUCKET_FORBIDDEN', details: { field: 'output.url_prefix' } })
+  const dotted = await app.inject({ method: 'POST', url: '/compact', payload: bundle([{ segment_id: '11', url: `s3://${BUCKET}/seg/../seg/a.parquet` }]) })
+  t.equal(dotted.statusCode, 400)
+  await assertNoTempFiles(t, app)
+})
+
 t.test('segments are read from s3:// URLs', async t => {
   const app = await testApp(t, { s3 })
   const res = await app.inject({ method: 'POST', url: '/compact', payload: bundle(SEGMENTS) })
@@ -56,7 +78,7 @@ t.test('segments are read from s3:// URLs', async t => {
 })
 
 t.test('a missing object is CMP_ERR_INPUT_NOT_FOUND, or missing_skipped with skip_missing', async t => {
-  const app = await testApp(t, { s3 })
+  const app = await testApp(t, { s3: ANY_BUCKET })
   const segments = [SEGMENTS[0], { segment_id: '13', url: `s3://${BUCKET}/seg/none.parquet` }, { segment_id: '14', url: 's3://no-such-bucket/a.parquet' }]
   const fail = await app.inject({ method: 'POST', url: '/compact', payload: bundle(segments) })
   t.equal(fail.statusCode, 400)
@@ -99,8 +121,8 @@ t.test('5 rounds of 4 identical store-mode bundles with early leavers, then a re
   await assertNoTempFiles(t, app)
 })
 
-t.test('a store that fails mid-way leaves no stored object behind', async t => {
-  const app = await testApp(t, { s3 })
+t.test('a store that fails (no such bucket) is 502 CMP_ERR_UPSTREAM and leaves no stored object behind', async t => {
+  const app = await testApp(t, { s3: ANY_BUCKET })
   const res = await app.inject({ method: 'POST', url: '/compact', payload: bundle(SEGMENTS, { collector_name: 'otel', output: { url_prefix: 's3://no-such-bucket/lake' } }) })
   t.equal(res.statusCode, 502)
   t.match(contract.check(t, 'POST', '/compact', res), { code: 'CMP_ERR_UPSTREAM' })
