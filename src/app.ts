@@ -47,9 +47,6 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   })
-  if (config.s3.allowedBuckets.length === 0) {
-    app.log.warn('S3_ALLOWED_BUCKETS is unset: s3:// inputs and outputs may use any bucket the credentials reach')
-  }
   const ajv = schemaValidator()
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema))
 

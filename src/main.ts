@@ -16,6 +16,9 @@ export interface Server {
 /** Starts the service on config.host:config.port. */
 export async function serve (config: Config): Promise<Server> {
   const app = await buildApp(config)
+  if (config.s3.allowedBuckets.length === 0) {
+    app.log.warn('S3_ALLOWED_BUCKETS is unset: s3:// inputs and outputs may use any bucket the credentials reach')
+  }
   const address = await app.listen({ host: config.host, port: config.port })
   let closing: Promise<boolean> | null = null
   const shutdown = (): Promise<boolean> => {

@@ -142,6 +142,13 @@ t.test('SIGTERM: no new connections, the compaction in flight finishes, temporar
   t.ok(server.logs.some(l => l.msg === 'closed' && l.clean === true))
 })
 
+t.test('S3_ALLOWED_BUCKETS unset: a warning at start; set: none', async t => {
+  const open = await start(t)
+  t.ok(open.logs.some(l => l.level === 40 && /S3_ALLOWED_BUCKETS is unset/.test(String(l.msg))), 'warned that any bucket may be used')
+  const limited = await start(t, undefined, { S3_ALLOWED_BUCKETS: 'lake' })
+  t.notOk(limited.logs.some(l => /S3_ALLOWED_BUCKETS/.test(String(l.msg))), 'no warning with a list')
+})
+
 t.test('SIGTERM with a request that does not finish in SHUTDOWN_TIMEOUT_MS: its connection is closed, exit 1', async t => {
   const server = await start(t, undefined, { SHUTDOWN_TIMEOUT_MS: '300' })
   const dir = t.testdir()
