@@ -3,9 +3,8 @@
 import t, { type Test } from 'tap'
 import { request } from 'node:http'
 import { readFile } from 'node:fs/promises'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { buildApp, type App } from '../../src/app.ts'
-import { ContractChecker, assertNoTempFiles, multipart, testApp, testConfig, twoSegments } from '../support/http.ts'
+import { ContractChecker, assertNoTempFiles, multipart, testApp, testConfig, twoSegments, until } from '../support/http.ts'
 import type { Config } from '../../src/config.ts'
 
 const contract = new ContractChecker()
@@ -20,14 +19,6 @@ async function hangApp (t: Test, overrides: Partial<Config> = {}): Promise<App> 
   const app = await buildApp(testConfig(t, { workers: 1, ...overrides }), { logger: false, workerScript: HANG_CHILD })
   t.teardown(() => app.close())
   return app
-}
-
-async function until (what: string, condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
 }
 
 function assertIdle (t: Test, app: App): void {

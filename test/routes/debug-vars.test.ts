@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { buildApp, type App } from '../../src/app.ts'
-import { ContractChecker, multipart, testApp, testConfig, twoSegments } from '../support/http.ts'
+import { ContractChecker, multipart, testApp, testConfig, twoSegments, until } from '../support/http.ts'
 import { WATCHDOG_SLACK_BYTES } from '../../src/worker/pool.ts'
 
 const contract = new ContractChecker()
@@ -16,14 +16,6 @@ async function vars (t: Test, app: App, headers: Record<string, string> = {}, re
   const res = await app.inject({ url: '/debug/vars', headers, ...(remoteAddress ? { remoteAddress } : {}) })
   t.equal(res.statusCode, 200, res.body.slice(0, 300))
   return contract.check(t, 'GET', '/debug/vars', res)
-}
-
-async function until (what: string, condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
 }
 
 t.test('the figures: memory, GC, event-loop delay, compactions, budget, children, uptime and versions', async t => {

@@ -5,13 +5,12 @@ import t, { type Test } from 'tap'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { request } from 'node:http'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { buildApp, type App } from '../../src/app.ts'
 import type { Config } from '../../src/config.ts'
 import { CompactorError } from '../../src/errors.ts'
 import { ServiceMetrics, outcomeOf } from '../../src/observe/metrics.ts'
 import { writeSegment } from '../support/segments.ts'
-import { ContractChecker, T0, multipart, readTar, testApp, testConfig, twoSegments } from '../support/http.ts'
+import { ContractChecker, T0, multipart, readTar, testApp, testConfig, twoSegments, until } from '../support/http.ts'
 
 const contract = new ContractChecker()
 const HANG_CHILD = new URL('../support/hang-child.ts', import.meta.url)
@@ -154,14 +153,6 @@ async function uploads (dir: string): Promise<Array<{ name: string, data: Buffer
     { name: 'disk', tid: 9n, ts: T0, values: [2] },
   ])
   return Promise.all([...paths, bad].map(async p => ({ name: p.split('/').at(-1)!, data: await readFile(p) })))
-}
-
-async function until (what: string, condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
 }
 
 async function hangApp (t: Test, overrides: Partial<Config> = {}): Promise<App> {

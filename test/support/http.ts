@@ -1,11 +1,12 @@
 // Helpers for the HTTP service's tests: an app on test directories, multipart bodies, tar reading,
-// and the check of a response against openapi.yaml.
+// the check of a response against openapi.yaml, and waiting for a condition.
 import type { Test } from 'tap'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { LightMyRequestResponse } from 'fastify'
 import tarStream from 'tar-stream'
 import { Ajv2020 } from 'ajv/dist/2020.js'
@@ -147,5 +148,14 @@ export class ContractChecker {
   /** A component schema, references resolved. */
   schema (name: string): JsonSchema {
     return dereference(this.doc, this.doc.components.schemas[name]) as JsonSchema
+  }
+}
+
+/** Waits until condition() holds, polling every 10 ms; throws naming what it waited for after ms. */
+export async function until (what: string, condition: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(10)
   }
 }

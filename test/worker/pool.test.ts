@@ -9,20 +9,12 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { buildApp } from '../../src/app.ts'
 import { childrenOf } from '../../src/worker/memory.ts'
-import { ContractChecker, multipart, testConfig, twoSegments } from '../support/http.ts'
+import { ContractChecker, multipart, testConfig, twoSegments, until } from '../support/http.ts'
 
 const contract = new ContractChecker()
 const HANG_CHILD = new URL('../support/hang-child.ts', import.meta.url)
 const BROKEN_CHILD = new URL('../support/broken-child.ts', import.meta.url)
 const MiB = 1024 * 1024
-
-async function until (what: string, condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
 
 async function upload (dir: string, names = ['a.parquet', 'b.parquet']): Promise<{ payload: Buffer, headers: Record<string, string> }> {
   const paths = await twoSegments(dir)
