@@ -3,6 +3,7 @@
 // compaction logic. Temporary files are removed whatever happens.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import multipart from '@fastify/multipart'
+import { stat } from 'node:fs/promises'
 import type { Ajv2020 } from 'ajv/dist/2020.js'
 import type { Service } from '../src/service/service.ts'
 import { DEFAULT_FREQUENCY_MS } from '../src/compaction/compact.ts'
@@ -16,6 +17,8 @@ import { readUpload } from '../src/service/upload.ts'
 import { estimateBytes, inputFigures } from '../src/guard/estimate.ts'
 import type { CompactionJob, JobRunner } from '../src/service/job.ts'
 import type { Reservation } from '../src/guard/budget.ts'
+import { timedOutSockets, watchUploadRate } from '../src/guard/slow-clients.ts'
+import type { RequestTemp } from '../src/storage/temp.ts'
 
 export interface CompactRouteOptions {
   service: Service
@@ -56,35 +59,59 @@ export default async function compactRoutes (app: FastifyInstance, { service, op
       throw new CompactorError('CMP_ERR_UNSUPPORTED_MEDIA_TYPE', `got ${request.headers['content-type'] ?? 'no Content-Type'}`)
     }
     const format = chooseFormat(request.headers.accept)
-    // a client that goes away before its answer is complete cancels its compaction
+    const upload = request.isMultipart()
+    // uploads being received hold a socket, a temporary directory and disk: only so many at once
+    if (upload && state.uploadsInProgress >= config.maxUploadsInProgress) {
+      throw new CompactorError('CMP_ERR_OVERLOADED', `${config.maxUploadsInProgress} uploads are being received (MAX_UPLOADS_IN_PROGRESS)`, { limit: config.maxUploadsInProgress })
+    }
+    // a client that goes away before its answer is complete cancels its compaction, fetches included;
+    // one Node timed out (HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS) or too slow an upload ends it as 408
     const cancel = new AbortController()
     const onClose = (): void => {
-      if (!reply.raw.writableFinished) cancel.abort(new CompactorError('CMP_ERR_CANCELLED'))
+      if (reply.raw.writableFinished) return
+      cancel.abort(timedOutSockets.has(request.raw.socket)
+        ? new CompactorError('CMP_ERR_REQUEST_TIMEOUT', 'the request was not received within REQUEST_TIMEOUT_MS')
+        : new CompactorError('CMP_ERR_CANCELLED'))
     }
     reply.raw.on('close', onClose)
-    const temp = await service.temp.forRequest()
-    state.compactionsInFlight++
+    let uploading = upload
+    if (upload) state.uploadsInProgress++
+    const endUpload = (): void => {
+      if (uploading) state.uploadsInProgress--
+      uploading = false
+    }
+    const stopWatching = upload ? watchUploadRate(request.raw, config.minUploadBytesPerS, config.uploadRateWindowMs, err => cancel.abort(err)) : () => {}
+    let temp: RequestTemp | undefined
     let reservation: Reservation | undefined
+    state.compactionsInFlight++
     try {
+      const dir = temp = await service.temp.forRequest()
       // a client that leaves while its inputs come in ends the request at once, whatever the reading waits on
-      const job = await untilAborted(request.isMultipart()
+      const job = await untilAborted(upload
         ? readUpload(request.parts(), {
-          temp, limits, validateForm, formSchema, defaultRecordsPerFile: config.recordsPerFile, defaultFrequencyMs: DEFAULT_FREQUENCY_MS, delivery: { kind: format },
+          temp: dir, limits, validateForm, formSchema, defaultRecordsPerFile: config.recordsPerFile, defaultFrequencyMs: DEFAULT_FREQUENCY_MS, delivery: { kind: format },
         })
-        : readBundle(request.body as BundleManifest, { storage, temp, defaultRecordsPerFile: config.recordsPerFile, targetFileBytes: config.targetFileBytes, format }), cancel.signal)
+        : readBundle(request.body as BundleManifest, { storage, temp: dir, defaultRecordsPerFile: config.recordsPerFile, targetFileBytes: config.targetFileBytes, format, signal: cancel.signal }), cancel.signal)
+      endUpload()
+      stopWatching()
+      // the outputs take temporary disk too: room for them is held before the compaction starts
+      const outputRoom = await inputBytes(job)
+      dir.reserve(outputRoom)
       const held = reservation = await service.budget.reserve(await estimate(job), cancel.signal)
       // the child runs within its reservation: its engine refuses pages past it, the watchdog kills it past it
       const run: JobRunner = (job, outDir, onFile) => service.pool.run(job, outDir, onFile, { reservedBytes: held.bytes, signal: cancel.signal })
-      service.metrics.compactionEnded(await deliver(job, reply, { storage, temp, log: request.log, run }))
+      service.metrics.compactionEnded(await deliver(job, reply, { storage, temp: dir, log: request.log, run, signal: cancel.signal, outputRoom }))
     } catch (err) {
       service.metrics.compactionFailed(err)
       throw err
     } finally {
+      endUpload()
+      stopWatching()
       reservation?.release()
       reply.raw.off('close', onClose)
       // released in the order a client can observe: its temporary files are gone before it stops counting as in flight
       try {
-        await temp.dispose()
+        await temp?.dispose()
       } finally {
         state.compactionsInFlight--
       }
@@ -102,6 +129,13 @@ function untilAborted<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> 
     signal.addEventListener('abort', onAbort, { once: true })
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
   })
+}
+
+/** Bytes of the job's inputs: the room its outputs are given on temporary disk before it runs (deliver.ts counts any excess). */
+async function inputBytes (job: CompactionJob): Promise<number> {
+  let bytes = 0
+  for (const input of job.inputs) bytes += (await stat(input.path)).size
+  return bytes
 }
 
 /** The memory the job's compaction is expected to need, from its inputs' footers (nothing for no inputs). */

@@ -16,7 +16,7 @@ export default async function debugVarsRoutes (app: FastifyInstance, { service }
 
   app.get('/debug/vars', async (_request, reply) => reply.type('application/json').send({
     ...runtime.stats(),
-    compactions: { in_flight: state.compactionsInFlight, running: pool.busy, queued_for_budget: budget.queued, queued_for_worker: pool.queued },
+    compactions: { in_flight: state.compactionsInFlight, uploads_in_progress: state.uploadsInProgress, running: pool.busy, queued_for_budget: budget.queued, queued_for_worker: pool.queued },
     budget: { limit_bytes: budget.limitBytes, reserved_bytes: budget.reservedBytes, free_bytes: budget.limitBytes - budget.reservedBytes },
     pool: {
       size: pool.size,

@@ -2,12 +2,15 @@
 // error shape, request validation by openapi.yaml's schemas, the temporary space, and the routes.
 // main.ts listens; tests use inject().
 import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.ts'
 import { processTempPrefix } from './config.ts'
 import { CompactorError } from './errors.ts'
 import { MemoryBudget } from './guard/budget.ts'
 import { registerPressure } from './guard/pressure.ts'
+import { timedOutSockets } from './guard/slow-clients.ts'
 import { toJson } from './json.ts'
 import { ServiceMetrics } from './observe/metrics.ts'
 import type { Service } from './service/service.ts'
@@ -43,6 +46,10 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     }),
     genReqId: () => randomUUID(),
     bodyLimit: config.uploads.maxManifestBytes,
+    // a client has this long to send its whole request (408 in the catalog's shape, clientErrorHandler)
+    requestTimeout: config.requestTimeoutMs,
+    http: { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS },
+    clientErrorHandler: clientError,
     // draining is answered by our own hook, in the error catalog's shape
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -79,7 +86,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     pressure,
     storage,
     temp,
-    state: { draining: false, compactionsInFlight: 0 },
+    state: { draining: false, compactionsInFlight: 0, uploadsInProgress: 0 },
     budget,
     pool,
     metrics: new ServiceMetrics(() => service),
@@ -91,6 +98,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     else request.log.info({ code: catalogued.code }, catalogued.message)
     if (catalogued.status === 401) reply.header('www-authenticate', 'Bearer')
     if (catalogued.status === 503) reply.header('retry-after', '5')
+    // the rest of a body too slow to wait for, or refused before it was read, is not read: the connection ends with the answer
+    if (catalogued.code === 'CMP_ERR_REQUEST_TIMEOUT' || (catalogued.status === 503 && !request.raw.complete)) reply.header('connection', 'close')
     return reply.code(catalogued.status).type('application/json').send(toJson(catalogued.toJSON(), 0))
   })
   app.setNotFoundHandler((request, reply) => {
@@ -106,6 +115,33 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(pprofRoutes, { service })
   await app.register(debugVarsRoutes, { service })
   return app as App
+}
+
+/** How often Node checks connections against HEADERS_TIMEOUT_MS and REQUEST_TIMEOUT_MS (its default is 30 s). */
+const CONNECTION_CHECK_INTERVAL_MS = 1000
+
+/**
+ * Errors Node meets on a connection before Fastify routes a request: a request too slow to arrive is
+ * answered 408 CMP_ERR_REQUEST_TIMEOUT, anything else unparsable 400 CMP_ERR_BAD_REQUEST, in the
+ * catalog's shape; then the socket is closed (a route still waiting on the body is cancelled by it).
+ */
+function clientError (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+  if (timedOut) timedOutSockets.add(socket)
+  const error = timedOut
+    ? new CompactorError('CMP_ERR_REQUEST_TIMEOUT', 'the request was not received within HEADERS_TIMEOUT_MS or REQUEST_TIMEOUT_MS')
+    : err.code === 'HPE_HEADER_OVERFLOW'
+      ? new CompactorError('CMP_ERR_REQUEST_TOO_LARGE', 'the request headers are too large')
+      : new CompactorError('CMP_ERR_BAD_REQUEST', 'the request is not valid HTTP')
+  this.log.info({ code: error.code, reason: err.code }, 'client error')
+  // an answer already begun on this socket cannot be followed by another
+  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true
+  if (socket.writable && !answering) {
+    const body = toJson(error.toJSON(), 0)
+    socket.write(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
 }
 
 /** How long buildApp waits for the children to start; past it the app serves, and requests wait for a child. */

@@ -54,6 +54,15 @@ export interface Config {
   readonly http: HttpSourceConfig
   readonly s3: S3Config
   readonly uploads: UploadLimits
+  /** Time a client has to send a whole request, body included (Node's requestTimeout): 408 past it. */
+  readonly requestTimeoutMs: number
+  /** Time a client has to send a request's headers (Node's headersTimeout): 408 past it. */
+  readonly headersTimeoutMs: number
+  /** Slowest upload accepted, in bytes per second over each window of uploadRateWindowMs; 0: no minimum. */
+  readonly minUploadBytesPerS: number
+  readonly uploadRateWindowMs: number
+  /** Multipart uploads being received at once at most; past it, 503 CMP_ERR_OVERLOADED. */
+  readonly maxUploadsInProgress: number
   /** Target size of a compacted file: inputs at 80 % of it or more are already compacted. */
   readonly targetFileBytes: number
   readonly recordsPerFile: number
@@ -103,6 +112,11 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   MAX_FILES: 'most files in one upload (1000)',
   MAX_REQUEST_BYTES: 'largest multipart request, all parts (4 GiB)',
   MAX_MANIFEST_BYTES: 'largest JSON bundle manifest (8 MiB)',
+  REQUEST_TIMEOUT_MS: 'time a client has to send a whole request, body included, before 408 CMP_ERR_REQUEST_TIMEOUT (600000)',
+  HEADERS_TIMEOUT_MS: 'time a client has to send the request headers before 408 CMP_ERR_REQUEST_TIMEOUT (60000; at most REQUEST_TIMEOUT_MS)',
+  MIN_UPLOAD_BYTES_PER_S: 'slowest upload accepted, measured over each UPLOAD_RATE_WINDOW_MS, before 408 CMP_ERR_REQUEST_TIMEOUT (16384; 0: no minimum)',
+  UPLOAD_RATE_WINDOW_MS: 'the window MIN_UPLOAD_BYTES_PER_S is measured over (10000)',
+  MAX_UPLOADS_IN_PROGRESS: 'multipart uploads received at once at most, before 503 CMP_ERR_OVERLOADED (32)',
   TARGET_FILE_BYTES: 'target size of a compacted file (2097152)',
   RECORDS_PER_FILE: `rows per output file at most (${DEFAULT_RECORDS_PER_FILE})`,
   MEMORY_LIMIT_BYTES: 'memory limit of the service and its children (the cgroup limit, else 75 % of total memory)',
@@ -156,6 +170,11 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
       maxRequestBytes: read.integer('MAX_REQUEST_BYTES', 4 * GiB, 1),
       maxManifestBytes: read.integer('MAX_MANIFEST_BYTES', 8 * MiB, 1),
     },
+    requestTimeoutMs: read.integer('REQUEST_TIMEOUT_MS', 600_000, 1),
+    headersTimeoutMs: read.integer('HEADERS_TIMEOUT_MS', 60_000, 1),
+    minUploadBytesPerS: read.integer('MIN_UPLOAD_BYTES_PER_S', 16 * 1024, 0),
+    uploadRateWindowMs: read.integer('UPLOAD_RATE_WINDOW_MS', 10_000, 100, 3_600_000),
+    maxUploadsInProgress: read.integer('MAX_UPLOADS_IN_PROGRESS', 32, 1),
     targetFileBytes: read.integer('TARGET_FILE_BYTES', 2 * MiB, 1),
     recordsPerFile: read.integer('RECORDS_PER_FILE', DEFAULT_RECORDS_PER_FILE, 1),
     memoryLimitBytes,
@@ -171,6 +190,9 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
   }
   if ((config.s3.accessKeyId === undefined) !== (config.s3.secretAccessKey === undefined)) {
     throw new CompactorError('CMP_ERR_CONFIG', 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together', { variable: 'S3_SECRET_ACCESS_KEY' })
+  }
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new CompactorError('CMP_ERR_CONFIG', `HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}) cannot exceed REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`, { variable: 'HEADERS_TIMEOUT_MS' })
   }
   return config
 }

@@ -2,7 +2,8 @@
 // its routes are the app's, and every (route, status) it documents is produced here and validated.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { createServer } from 'node:http'
+import { createServer, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -98,6 +99,20 @@ async function produce (app: App, key: string): Promise<{ statusCode: number, he
     }
     case 'POST /compact 403': return post({ payload: manifest({}, [{ segment_id: '1', url: 'file:../x.parquet' }]) })
     case 'POST /compact 406': return post({ payload: upload.payload, headers: { ...upload.headers, accept: 'text/csv' } })
+    case 'POST /compact 408': {
+      // over a real socket: an upload that stops after its first bytes
+      const slow = await testApp(t, { minUploadBytesPerS: 1000, uploadRateWindowMs: 200 })
+      await slow.listen({ port: 0, host: '127.0.0.1' })
+      return await new Promise((resolve, reject) => {
+        const req = request({ port: (slow.server.address() as AddressInfo).port, host: '127.0.0.1', method: 'POST', path: '/compact', headers: { ...upload.headers, 'content-length': upload.payload.length } }, res => {
+          let body = ''
+          res.on('data', d => { body += d })
+          res.on('end', () => resolve({ statusCode: res.statusCode!, headers: res.headers, body }))
+        })
+        req.on('error', reject)
+        req.write(upload.payload.subarray(0, 100))
+      })
+    }
     case 'POST /compact 413': {
       const small = await testApp(t, { uploads: { maxFileBytes: 10, maxFiles: 1, maxRequestBytes: 100, maxManifestBytes: 100 } })
       return small.inject({ method: 'POST', url: '/compact', ...upload })
@@ -141,7 +156,7 @@ t.test('every documented route and status is produced, and the response matches 
       for (const status of Object.keys((operation as { responses: object }).responses)) documented.push(`${method.toUpperCase()} ${path} ${status}`)
     }
   }
-  t.equal(documented.length, 31, 'POST /compact: 12 statuses; /healthz, /readyz (2), /openapi.json, /metrics, /debug/vars (3), /debug/pprof/ (3), profile (5), heap (3)')
+  t.equal(documented.length, 32, 'POST /compact: 13 statuses; /healthz, /readyz (2), /openapi.json, /metrics, /debug/vars (3), /debug/pprof/ (3), profile (5), heap (3)')
   for (const key of documented) {
     const app = await testApp(t, { http: { allowedHosts: ['127.0.0.1'], maxBytes: 1 << 20, timeoutMs: 5000, maxRedirects: 0 } })
     const res = await produce(app, key)

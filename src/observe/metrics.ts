@@ -21,7 +21,7 @@ export interface MetricSources {
   readonly budget: MemoryBudget
   readonly pool: CompactionPool
   readonly pressure: PressureProbe
-  readonly state: { readonly compactionsInFlight: number }
+  readonly state: { readonly compactionsInFlight: number, readonly uploadsInProgress: number }
 }
 
 /** The route label of a request no route matched: the raw URL would make the labels unbounded. */
@@ -81,6 +81,7 @@ export class ServiceMetrics {
       this.set({ queue: 'pool' }, sources().pool.queued)
     }, ['queue'])
     gauge('compactions_in_flight', 'Compaction requests being handled (inputs on disk, queued or running).', function () { this.set(sources().state.compactionsInFlight) })
+    gauge('uploads_in_progress', 'Multipart uploads whose body is still being received (at most MAX_UPLOADS_IN_PROGRESS).', function () { this.set(sources().state.uploadsInProgress) })
     gauge('budget_reserved_bytes', 'Memory budget reserved by admitted compactions.', function () { this.set(sources().budget.reservedBytes) })
     gauge('budget_limit_bytes', 'The memory budget compactions share: COMPACTION_BUDGET_BYTES less each child\'s baseline and watchdog slack.', function () { this.set(sources().budget.limitBytes) })
     gauge('pool_workers', 'Live compaction child processes (the same as children).', function () { this.set(sources().pool.workers) })

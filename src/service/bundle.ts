@@ -29,6 +29,8 @@ export interface BundleContext {
   readonly targetFileBytes: number
   /** The format the request asked for; a manifest with `output` is stored whatever it asked. */
   readonly format: 'tar' | 'parquet'
+  /** The request's cancellation: ends the fetches still running when the client leaves. */
+  readonly signal?: AbortSignal
 }
 
 /** Segments fetched at once from remote storage. */
@@ -71,7 +73,7 @@ export async function readBundle (manifest: BundleManifest, ctx: BundleContext):
     if (s.file_size !== undefined && s.file_size >= threshold) return notCompacted(s, 'already_compacted', s.file_size)
     let local
     try {
-      local = await ctx.storage.storeFor(s.url).fetch(s.url, s.label, ctx.temp)
+      local = await ctx.storage.storeFor(s.url).fetch(s.url, s.label, ctx.temp, ctx.signal)
     } catch (err) {
       if (err instanceof CompactorError && err.code === 'CMP_ERR_INPUT_NOT_FOUND') {
         if (manifest.skip_missing) return notCompacted(s, 'missing_skipped', 0)

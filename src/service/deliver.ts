@@ -22,6 +22,24 @@ export interface DeliveryContext {
   readonly log: FastifyBaseLogger
   /** Where the compaction runs: the worker pool in the service. */
   readonly run: JobRunner
+  /** The request's cancellation: ends a store's transfers when the client leaves. */
+  readonly signal?: AbortSignal
+  /** Temporary bytes already reserved for the output files; files past it reserve the rest as they are reported. */
+  readonly outputRoom?: number
+}
+
+/**
+ * Output files count towards MAX_TEMP_BYTES: each reported file takes its bytes from the room the
+ * request reserved for them, and past that room from the shared budget (413 alone too large, 503
+ * CMP_ERR_TEMP_SPACE when others hold it). Bytes stay reserved until the request's directory goes.
+ */
+function outputSpace (temp: RequestTemp, room = 0): (file: SegmentMeta) => void {
+  let used = 0
+  return file => {
+    const past = Math.max(0, used + file.file_size - Math.max(room, used))
+    if (past > 0) temp.reserve(past)
+    used += file.file_size
+  }
 }
 
 /**
@@ -37,7 +55,8 @@ export async function deliver (job: CompactionJob, reply: FastifyReply, ctx: Del
 }
 
 /** The tar stream: headers go out with the first finished file; manifest.json is the last entry. */
-async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log, run }: DeliveryContext): Promise<CompactionReport | CompactorError> {
+async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log, run, outputRoom }: DeliveryContext): Promise<CompactionReport | CompactorError> {
+  const take = outputSpace(temp, outputRoom)
   const body = new PassThrough()
   const tar = new TarWriter(body)
   let started = false
@@ -48,6 +67,7 @@ async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log,
   }
   try {
     const result = await run(job, temp.dir, async file => {
+      take(file)
       start()
       const path = join(temp.dir, file.file_name)
       await tar.addFile(file.file_name, path, file.file_size)
@@ -70,8 +90,9 @@ async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log,
 }
 
 /** One parquet file (no splitting), the report summary in X-Compaction-Report. */
-async function deliverParquet (job: CompactionJob, reply: FastifyReply, { temp, run }: DeliveryContext): Promise<CompactionReport> {
-  const { files, report } = await run(job, temp.dir, async () => {})
+async function deliverParquet (job: CompactionJob, reply: FastifyReply, { temp, run, outputRoom }: DeliveryContext): Promise<CompactionReport> {
+  const take = outputSpace(temp, outputRoom)
+  const { files, report } = await run(job, temp.dir, async file => take(file))
   const file = files[0]
   if (file === undefined) throw new CompactorError('CMP_ERR_EMPTY_RESULT', 'every input row was dropped or no segment needed compacting', { report })
   const handle = await open(join(temp.dir, file.file_name))
@@ -99,15 +120,17 @@ async function deliverParquet (job: CompactionJob, reply: FastifyReply, { temp, 
  * A failure removes nothing already placed: stored files are the same bytes any retry would write,
  * and only what a 200 lists is registered by the caller (the stores never replace a final name).
  */
-async function deliverStored (job: CompactionJob, reply: FastifyReply, { storage, temp, run }: DeliveryContext, prefix: string, collector: string): Promise<CompactionReport> {
+async function deliverStored (job: CompactionJob, reply: FastifyReply, { storage, temp, run, signal, outputRoom }: DeliveryContext, prefix: string, collector: string): Promise<CompactionReport> {
+  const take = outputSpace(temp, outputRoom)
   const store = storage.storeFor(prefix)
   const stored = new Map<bigint, { key: string, url: string }>()
   const result = await run(job, temp.dir, async file => {
+    take(file)
     const key = objectKey(job, collector, file)
     const path = join(temp.dir, file.file_name)
     let url: string
     try {
-      url = await store.put(prefix, key, path)
+      url = await store.put(prefix, key, path, signal)
     } catch (err) {
       throw asCompactorError(err, 'CMP_ERR_OUTPUT', `storing ${key}`, { key })
     }

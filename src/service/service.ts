@@ -27,4 +27,6 @@ export interface ServiceState {
   /** Set on SIGTERM/SIGINT: /readyz turns 503 and new compactions are refused. */
   draining: boolean
   compactionsInFlight: number
+  /** Multipart requests whose body is still being received (at most MAX_UPLOADS_IN_PROGRESS). */
+  uploadsInProgress: number
 }

@@ -2,7 +2,7 @@
 // followed by hand and only to allowed hosts, a size limit while streaming and a time limit overall.
 import { Readable } from 'node:stream'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
-import { CompactorError } from '../errors.ts'
+import { CompactorError, asCompactorError } from '../errors.ts'
 import type { HttpSourceConfig } from '../config.ts'
 import type { LocalSegment, SegmentStore } from './store.ts'
 import type { RequestTemp } from './temp.ts'
@@ -47,8 +47,8 @@ export function checkHttpUrl (text: string, allowList: readonly string[]): URL {
 }
 
 /** Downloads an http(s) segment into the request's temporary directory; returns its path and size. */
-export async function fetchHttpSegment (start: URL, label: string, config: HttpSourceConfig, temp: RequestTemp): Promise<{ path: string, bytes: number }> {
-  const signal = AbortSignal.timeout(config.timeoutMs)
+export async function fetchHttpSegment (start: URL, label: string, config: HttpSourceConfig, temp: RequestTemp, cancel?: AbortSignal): Promise<{ path: string, bytes: number }> {
+  const signal = transferSignal(config.timeoutMs, cancel)
   const tooLarge = (): CompactorError =>
     new CompactorError('CMP_ERR_FILE_TOO_LARGE', `${label} exceeds ${config.maxBytes} bytes`, { file: label, limit: config.maxBytes })
   try {
@@ -79,12 +79,22 @@ export async function fetchHttpSegment (start: URL, label: string, config: HttpS
       return await temp.write(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), config.maxBytes, tooLarge)
     }
   } catch (err) {
-    throw upstreamError(err, label, signal)
+    throw upstreamError(err, label, signal, cancel)
   }
 }
 
-/** Maps a transfer failure to the catalog: timeouts 504, everything else from upstream 502. */
-export function upstreamError (err: unknown, label: string, signal: AbortSignal): CompactorError {
+/** A transfer's signal: its own time limit, or the request's cancellation, whichever comes first. */
+export function transferSignal (timeoutMs: number, cancel: AbortSignal | undefined): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs)
+  return cancel ? AbortSignal.any([timeout, cancel]) : timeout
+}
+
+/**
+ * Maps a transfer failure to the catalog: the request's own cancellation as its reason, timeouts
+ * 504, everything else from upstream 502.
+ */
+export function upstreamError (err: unknown, label: string, signal: AbortSignal, cancel?: AbortSignal): CompactorError {
+  if (cancel?.aborted) return asCompactorError(cancel.reason, 'CMP_ERR_CANCELLED', label)
   if (err instanceof CompactorError) return err
   if (signal.aborted || (err as Error).name === 'TimeoutError') {
     return new CompactorError('CMP_ERR_UPSTREAM_TIMEOUT', label, { file: label })
@@ -106,8 +116,8 @@ export class HttpStore implements SegmentStore {
     return redactUrl(checkHttpUrl(url, this.config.allowedHosts))
   }
 
-  fetch (url: string, label: string, temp: RequestTemp): Promise<LocalSegment> {
-    return fetchHttpSegment(new URL(url), label, this.config, temp)
+  fetch (url: string, label: string, temp: RequestTemp, signal?: AbortSignal): Promise<LocalSegment> {
+    return fetchHttpSegment(new URL(url), label, this.config, temp, signal)
   }
 
   async checkPrefix (prefixUrl: string): Promise<void> {

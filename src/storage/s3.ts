@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { CompactorError } from '../errors.ts'
 import type { S3Config } from '../config.ts'
-import { redactText, upstreamError } from './http.ts'
+import { redactText, transferSignal, upstreamError } from './http.ts'
 import type { LocalSegment, SegmentStore } from './store.ts'
 import type { RequestTemp } from './temp.ts'
 
@@ -74,11 +74,11 @@ export class S3Store implements SegmentStore {
   }
 
   /** Downloads a segment into the request's temporary directory; returns its path and size. */
-  async fetch (url: string, label: string, temp: RequestTemp): Promise<LocalSegment> {
+  async fetch (url: string, label: string, temp: RequestTemp, cancel?: AbortSignal): Promise<LocalSegment> {
     const { bucket, key } = this.location(url)
     const { maxBytes } = this.config
     const tooLarge = (): CompactorError => new CompactorError('CMP_ERR_FILE_TOO_LARGE', `${label} exceeds ${maxBytes} bytes`, { file: label, limit: maxBytes })
-    const signal = AbortSignal.timeout(this.config.timeoutMs)
+    const signal = transferSignal(this.config.timeoutMs, cancel)
     try {
       const { client, sdk } = await this.s3()
       const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
@@ -90,6 +90,7 @@ export class S3Store implements SegmentStore {
       }
       return await temp.write(body, maxBytes, tooLarge)
     } catch (err) {
+      if (cancel?.aborted) throw upstreamError(err, label, signal, cancel)
       if (this.isServiceError(err)) {
         const status = err.$metadata.httpStatusCode
         if (err.name === 'NoSuchKey' || err.name === 'NoSuchBucket' || err.name === 'NotFound' || status === 404) {
@@ -97,7 +98,7 @@ export class S3Store implements SegmentStore {
         }
         throw new CompactorError('CMP_ERR_UPSTREAM', `${label}: ${err.name}`, { file: label, upstream_status: status })
       }
-      throw upstreamError(err, label, signal)
+      throw upstreamError(err, label, signal, cancel)
     }
   }
 
@@ -109,13 +110,13 @@ export class S3Store implements SegmentStore {
    * (S3 has no create-if-absent copy everywhere); outputs are deterministic, so they race to the
    * same bytes.
    */
-  async put (prefixUrl: string, key: string, source: string): Promise<string> {
+  async put (prefixUrl: string, key: string, source: string, cancel?: AbortSignal): Promise<string> {
     const prefix = this.location(prefixUrl, true)
     const objectKey = prefix.key === '' ? key : `${prefix.key.replace(/\/$/, '')}/${key}`
     const staging = `${objectKey}.${randomUUID()}.partial`
     const label = `s3://${prefix.bucket}/${objectKey}`
     const { size } = await stat(source)
-    const signal = AbortSignal.timeout(this.config.timeoutMs)
+    const signal = transferSignal(this.config.timeoutMs, cancel)
     const { client, sdk } = await this.s3()
     try {
       const written = await client.send(new sdk.PutObjectCommand({
@@ -128,11 +129,12 @@ export class S3Store implements SegmentStore {
         throw new CompactorError('CMP_ERR_OUTPUT', `${label} already holds a different object`, { key })
       }
     } catch (err) {
+      if (cancel?.aborted) throw upstreamError(err, label, signal, cancel)
       if (err instanceof CompactorError) throw err
       if (this.isServiceError(err)) {
         throw new CompactorError('CMP_ERR_UPSTREAM', `storing ${label}: ${err.name}`, { file: label, upstream_status: err.$metadata.httpStatusCode })
       }
-      throw upstreamError(err, label, signal)
+      throw upstreamError(err, label, signal, cancel)
     } finally {
       await client.send(new sdk.DeleteObjectCommand({ Bucket: prefix.bucket, Key: staging })).catch(() => {})
     }

@@ -12,13 +12,16 @@ export interface LocalSegment {
 export interface SegmentStore {
   /** Checks a segment URL's form and policy (root, hosts) without I/O; returns the label errors and reports name it by. */
   checkUrl (url: string): string
-  /** Brings a checked segment to local disk (in place, or into the request's temporary directory). */
-  fetch (url: string, label: string, temp: RequestTemp): Promise<LocalSegment>
+  /**
+   * Brings a checked segment to local disk (in place, or into the request's temporary directory).
+   * The request's signal, once aborted, ends the transfer and rejects with its reason.
+   */
+  fetch (url: string, label: string, temp: RequestTemp, signal?: AbortSignal): Promise<LocalSegment>
   /** Checks an output prefix before anything is computed or written; a scheme that cannot store throws CMP_ERR_BAD_URL. */
   checkPrefix (prefixUrl: string): Promise<void>
   /**
    * Places a local file at `<prefix>/<key>` and returns its URL. Never replaces or removes what sits
    * under the final name: the same bytes there are left as they are, different ones are CMP_ERR_OUTPUT.
    */
-  put (prefixUrl: string, key: string, source: string): Promise<string>
+  put (prefixUrl: string, key: string, source: string, signal?: AbortSignal): Promise<string>
 }

@@ -1,7 +1,7 @@
 // POST /compact with uploaded files: the tar and parquet responses, form fields, and every way an
 // upload can be wrong, each answered before the first byte with its code and no file left behind.
 import t from 'tap'
-import { readFile, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { main } from '../../src/cli.ts'
@@ -225,7 +225,8 @@ t.test('API_TOKEN: POST /compact needs the bearer token, the probes do not', asy
 t.test('temporary disk: a request larger than MAX_TEMP_BYTES is 413, one that does not fit beside others is 503', async t => {
   const files = await uploads(t.testdir())
   const bytes = files.reduce((n, f) => n + f.data.length, 0)
-  const app = await testApp(t, { maxTempBytes: bytes + 100 })
+  // the uploads and the room for their outputs (as many bytes again)
+  const app = await testApp(t, { maxTempBytes: 2 * bytes + 100 })
   const tooBig = await app.inject({ method: 'POST', url: '/compact', ...await multipart([...files, ...files]) })
   t.equal(tooBig.statusCode, 413)
   t.equal((contract.check(t, 'POST', '/compact', tooBig) as { code: string }).code, 'CMP_ERR_REQUEST_TOO_LARGE')
@@ -240,7 +241,35 @@ t.test('temporary disk: a request larger than MAX_TEMP_BYTES is 413, one that do
   await other.dispose()
   const ok = await app.inject({ method: 'POST', url: '/compact', ...await multipart(files) })
   t.equal(ok.statusCode, 200, 'fits once the space is released')
+  t.equal(app.service.temp.bytesInUse, 0, 'every byte returned')
   await assertNoTempFiles(t, app)
+})
+
+t.test('temporary disk: output files count towards MAX_TEMP_BYTES', async t => {
+  const files = await uploads(t.testdir())
+  const bytes = files.reduce((n, f) => n + f.data.length, 0)
+  // room for the uploads, not for their outputs as well
+  const small = await testApp(t, { maxTempBytes: bytes + 100 })
+  const alone = await small.inject({ method: 'POST', url: '/compact', ...await multipart(files) })
+  t.equal(alone.statusCode, 413, 'uploads and outputs together are more than the whole budget')
+  t.equal((contract.check(t, 'POST', '/compact', alone) as { code: string }).code, 'CMP_ERR_REQUEST_TOO_LARGE')
+  await assertNoTempFiles(t, small)
+
+  // a bundle read in place takes no disk for its inputs: its outputs alone are counted
+  const root = small.service.config.storageRoot
+  await mkdir(join(root, 'seg'), { recursive: true })
+  for (const f of files) await writeFile(join(root, 'seg', f.name), f.data)
+  const segments = files.map((f, i) => ({ segment_id: String(i + 1), url: `file:seg/${f.name}` }))
+  const held = await small.service.temp.forRequest()
+  held.reserve(200)
+  const taken = await small.inject({ method: 'POST', url: '/compact', payload: { organization_id: ORG, dateint: DATEINT, frequency_ms: 10000, instance_num: 0, segments } })
+  t.equal(taken.statusCode, 503, 'the outputs do not fit beside another request')
+  t.equal((contract.check(t, 'POST', '/compact', taken) as { code: string }).code, 'CMP_ERR_TEMP_SPACE')
+  await held.dispose()
+  const fits = await small.inject({ method: 'POST', url: '/compact', payload: { organization_id: ORG, dateint: DATEINT, frequency_ms: 10000, instance_num: 0, segments } })
+  t.equal(fits.statusCode, 200)
+  t.equal(small.service.temp.bytesInUse, 0)
+  await assertNoTempFiles(t, small)
 })
 
 t.test('while draining, new compactions are refused with 503 and Retry-After', async t => {

@@ -30,7 +30,7 @@ t.test('the figures: memory, GC, event-loop delay, compactions, budget, children
   t.ok(Number.isInteger(v.gc.count) && v.gc.count >= 0)
   t.type(v.gc.pause_total_ms, 'number')
   for (const key of ['p50_ms', 'p90_ms', 'p99_ms', 'max_ms']) t.type(v.event_loop_delay[key], 'number', `event_loop_delay.${key}`)
-  t.same(v.compactions, { in_flight: 0, running: 0, queued_for_budget: 0, queued_for_worker: 0 })
+  t.same(v.compactions, { in_flight: 0, uploads_in_progress: 0, running: 0, queued_for_budget: 0, queued_for_worker: 0 })
   const limit = 300 * 1024 * 1024 - 3 * (v.pool.baseline_bytes + WATCHDOG_SLACK_BYTES)
   t.same(v.budget, { limit_bytes: limit, reserved_bytes: 0, free_bytes: limit }, 'the budget less each child\'s baseline and slack')
   t.match(v.pool, { size: 3, workers: 3, busy: 0, spawn_failures: 0, kills: { memory: 0, timeout: 0, cancelled: 0, recycled: 0, crashed: 0 } }, 'the children are started with the app')
@@ -86,7 +86,7 @@ t.test('compactions running and queued, and the budget they hold, are the servic
   await until('a job to wait for the worker', () => pool.queued === 1)
 
   const v = await vars(t, app)
-  t.same(v.compactions, { in_flight: 2, running: 1, queued_for_budget: 0, queued_for_worker: 1 })
+  t.same(v.compactions, { in_flight: 2, uploads_in_progress: 0, running: 1, queued_for_budget: 0, queued_for_worker: 1 })
   t.ok(v.budget.reserved_bytes > 0)
   t.equal(v.budget.reserved_bytes, budget.reservedBytes)
   t.equal(v.budget.free_bytes, budget.limitBytes - budget.reservedBytes)
@@ -95,7 +95,7 @@ t.test('compactions running and queued, and the budget they hold, are the servic
   pool.busyChildren()[0].kill('SIGKILL')
   t.equal((await hanging).statusCode, 503)
   t.equal((await waiting).statusCode, 200)
-  t.same((await vars(t, app)).compactions, { in_flight: 0, running: 0, queued_for_budget: 0, queued_for_worker: 0 })
+  t.same((await vars(t, app)).compactions, { in_flight: 0, uploads_in_progress: 0, running: 0, queued_for_budget: 0, queued_for_worker: 0 })
 })
 
 t.test('with DEBUG_TOKEN set: 401 CMP_ERR_UNAUTHORIZED without the bearer token or with a wrong one, 200 with it from anywhere', async t => {

@@ -121,6 +121,7 @@ const SERVICE_METRICS = {
   metric_compactor_sketch_merges_total: 'counter',
   metric_compactor_queue_depth: 'gauge',
   metric_compactor_compactions_in_flight: 'gauge',
+  metric_compactor_uploads_in_progress: 'gauge',
   metric_compactor_budget_reserved_bytes: 'gauge',
   metric_compactor_budget_limit_bytes: 'gauge',
   metric_compactor_pool_workers: 'gauge',
