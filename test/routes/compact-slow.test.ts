@@ -134,32 +134,39 @@ t.test('past MAX_UPLOADS_IN_PROGRESS an upload is 503 CMP_ERR_OVERLOADED with Re
   await released(t, app)
 })
 
-t.test('a client that leaves while its segments are fetched stops the fetches', async t => {
-  // an upstream that sends a few bytes, then nothing: only the cancellation can end its transfer
-  const closed: Promise<void>[] = []
-  const upstream = createServer((req: IncomingMessage, res) => {
-    closed.push(new Promise(resolve => res.on('close', () => resolve())))
-    res.writeHead(200, { 'content-length': String(1 << 20) })
-    res.write(Buffer.alloc(1024))
+for (const scheme of ['http', 's3'] as const) {
+  t.test(`a client that leaves while its ${scheme} segments are fetched stops the fetches`, async t => {
+    // an upstream (for s3, an endpoint answering path-style GETs) that sends a few bytes, then
+    // nothing: only the cancellation can end its transfers before their 10-minute time limit
+    const closed: Promise<void>[] = []
+    const upstream = createServer((req: IncomingMessage, res) => {
+      closed.push(new Promise(resolve => res.on('close', () => resolve())))
+      res.writeHead(200, { 'content-length': String(1 << 20), 'content-type': 'application/octet-stream' })
+      res.write(Buffer.alloc(1024))
+    })
+    await new Promise<void>(resolve => upstream.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => {
+      upstream.closeAllConnections()
+      upstream.close()
+    })
+    const upstreamPort = (upstream.address() as AddressInfo).port
+    const { app, port } = await listening(t, {
+      http: { allowedHosts: ['127.0.0.1'], maxBytes: 1 << 30, timeoutMs: 600_000, maxRedirects: 0 },
+      s3: { endpoint: `http://127.0.0.1:${upstreamPort}`, region: 'us-east-1', accessKeyId: 'key', secretAccessKey: 'secret', forcePathStyle: true, maxBytes: 1 << 30, timeoutMs: 600_000, allowedBuckets: ['bucket'] },
+    })
+    const url = (i: number): string => scheme === 'http' ? `http://127.0.0.1:${upstreamPort}/${i}.parquet` : `s3://bucket/${i}.parquet`
+    const manifest = JSON.stringify({
+      organization_id: ORG, dateint: DATEINT, frequency_ms: 10000, instance_num: 0,
+      segments: [1, 2, 3].map(i => ({ segment_id: String(i), url: url(i) })),
+    })
+    const { socket, answer } = rawClient(port)
+    socket.write(`POST /compact HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(manifest)}\r\n\r\n${manifest}`)
+    await until('the fetches to begin', () => closed.length === 3, 5000)
+    t.equal(closed.length, 3, 'the three fetches are running')
+    socket.destroy()
+    await answer
+    const allClosed = Promise.all(closed).then(() => true)
+    t.ok(await Promise.race([allClosed, sleep(5000).then(() => false)]), 'every upstream transfer is ended within 5 s of the client leaving')
+    await released(t, app)
   })
-  await new Promise<void>(resolve => upstream.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => {
-    upstream.closeAllConnections()
-    upstream.close()
-  })
-  const upstreamPort = (upstream.address() as AddressInfo).port
-  const { app, port } = await listening(t, { http: { allowedHosts: ['127.0.0.1'], maxBytes: 1 << 30, timeoutMs: 600_000, maxRedirects: 0 } })
-  const manifest = JSON.stringify({
-    organization_id: ORG, dateint: DATEINT, frequency_ms: 10000, instance_num: 0,
-    segments: [1, 2, 3].map(i => ({ segment_id: String(i), url: `http://127.0.0.1:${upstreamPort}/${i}.parquet` })),
-  })
-  const { socket, answer } = rawClient(port)
-  socket.write(`POST /compact HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(manifest)}\r\n\r\n${manifest}`)
-  await until('the fetches to begin', () => closed.length === 3, 5000)
-  t.equal(closed.length, 3, 'the three fetches are running')
-  socket.destroy()
-  await answer
-  const allClosed = Promise.all(closed).then(() => true)
-  t.ok(await Promise.race([allClosed, sleep(5000).then(() => false)]), 'every upstream transfer is ended within 5 s of the client leaving')
-  await released(t, app)
-})
+}
