@@ -3,6 +3,7 @@
 // offsets. No value becomes a per-row object. Pages: v1 and v2, dictionary and PLAIN encodings;
 // anything else (nested columns, DELTA encodings...) is left to the general reader (hyparquet).
 // Whatever a chunk makes the reader allocate is charged to the compaction's account first (account.ts).
+import { isUtf8 } from 'node:buffer'
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { readHybrid } from './rle.ts'
 import type { ColumnMetaData, SchemaElement } from 'hyparquet'
@@ -12,11 +13,16 @@ import type { Tab } from './account.ts'
 
 /** A decoded column; `valid[i]` is 1 where row i has a value. */
 export type DecodedColumn =
-  | { readonly kind: 'int64', readonly values: BigInt64Array, readonly valid: Uint8Array }
+  /** `unsigned`: the column is an unsigned 64-bit integer (UINT_64); values hold its 64 bits, read as signed. */
+  | { readonly kind: 'int64', readonly values: BigInt64Array, readonly valid: Uint8Array, readonly unsigned?: boolean }
   | { readonly kind: 'double', readonly values: Float64Array, readonly valid: Uint8Array }
   | { readonly kind: 'bool', readonly values: Uint8Array, readonly valid: Uint8Array }
-  /** UTF-8 strings: row i is dictionary[indices[i]], or null where indices[i] is -1. */
-  | { readonly kind: 'text', readonly dictionary: readonly string[], readonly indices: Int32Array }
+  /**
+   * UTF-8 strings: row i is dictionary[indices[i]], or null where indices[i] is -1. `invalid[k]` is 1
+   * where entry k's bytes were not valid UTF-8 (the string holds U+FFFD in their place); absent when
+   * every entry was valid.
+   */
+  | { readonly kind: 'text', readonly dictionary: readonly string[], readonly indices: Int32Array, readonly invalid?: Uint8Array }
   /** Byte strings: row i is data[offsets[i], offsets[i + 1]) where valid. */
   | { readonly kind: 'bytes', readonly data: Uint8Array, readonly offsets: Int32Array, readonly valid: Uint8Array }
   /** Values as the general reader gave them (null = absent). */
@@ -26,6 +32,13 @@ export type DecodedColumn =
 export class UnsupportedChunk extends Error {}
 
 interface Reader { view: DataView, offset: number }
+
+/** Whether a schema element is an unsigned integer column (UINT_32, UINT_64, or INTEGER(n, false)). */
+export function isUnsigned (element: SchemaElement): boolean {
+  const c = element.converted_type
+  const l = element.logical_type
+  return c === 'UINT_64' || c === 'UINT_32' || c === 'UINT_16' || c === 'UINT_8' || (l?.type === 'INTEGER' && !l.isSigned)
+}
 
 /** Whether a schema element is a string column (annotated UTF8/STRING/JSON/ENUM byte array). */
 export function isText (element: SchemaElement): boolean {
@@ -54,7 +67,7 @@ export function readChunk (bytes: Uint8Array, base: number, meta: ColumnMetaData
   const reader = chunkReader(bytes, base, meta)
   tab.charge(rows)
   const defs = new Uint8Array(rows)
-  const sink = makeSink(element.type, isText(element), rows, tab)
+  const sink = makeSink(element, rows, tab)
   // a decoded dictionary may view its page (byte strings): the page is charged until the chunk is read
   let dictionaryPage = 0
   try {
@@ -201,13 +214,28 @@ interface Sink {
 }
 
 // Each sink charges the tab before it allocates what the decoded column keeps.
-function makeSink (type: string | undefined, text: boolean, rows: number, tab: Tab): Sink {
+function makeSink (element: SchemaElement, rows: number, tab: Tab): Sink {
+  const type = element.type
   switch (type) {
-    case 'INT64': case 'INT32': return new IntegerSink(rows, type === 'INT32' ? 4 : 8, tab)
+    case 'INT64': case 'INT32': return new IntegerSink(rows, type === 'INT32' ? 4 : 8, isUnsigned(element), tab)
     case 'DOUBLE': case 'FLOAT': return new DoubleSink(rows, type === 'FLOAT' ? 4 : 8, tab)
     case 'BOOLEAN': return new BoolSink(rows, tab)
-    case 'BYTE_ARRAY': return text ? new TextSink(rows, tab) : new BytesSink(rows, tab)
+    case 'BYTE_ARRAY': return isText(element) ? new TextSink(rows, tab) : new BytesSink(rows, tab)
     default: throw new UnsupportedChunk(`physical type ${type}`)
+  }
+}
+
+/**
+ * The decoded column of a chunk in a row group of 0 rows: nothing of the chunk is read (writers
+ * leave such chunks empty, or give them a page of no values). Null for a type this reader leaves
+ * to the general reader.
+ */
+export function emptyColumn (element: SchemaElement, tab: Tab): DecodedColumn | null {
+  try {
+    return makeSink(element, 0, tab).finish(new Uint8Array(0))
+  } catch (err) {
+    if (err instanceof UnsupportedChunk) return null
+    throw err
   }
 }
 
@@ -245,19 +273,24 @@ function isDictionaryEncoding (encoding: string): boolean {
   return encoding === 'RLE_DICTIONARY' || encoding === 'PLAIN_DICTIONARY'
 }
 
-/** INT64 and INT32 values as int64, written through 32-bit words (no BigInt per row). */
+/**
+ * INT64 and INT32 values as int64, written through 32-bit words (no BigInt per row). An unsigned
+ * INT32 is zero-extended; an unsigned INT64 keeps its 64 bits (the column is marked unsigned).
+ */
 class IntegerSink implements Sink {
   readonly out: BigInt64Array
   readonly words: Int32Array
   private dict: Int32Array | null = null
   private readonly width: number
+  private readonly unsigned: boolean
   private readonly tab: Tab
 
-  constructor (rows: number, width: number, tab: Tab) {
+  constructor (rows: number, width: number, unsigned: boolean, tab: Tab) {
     tab.charge(8 * rows)
     this.out = new BigInt64Array(rows)
     this.words = new Int32Array(this.out.buffer)
     this.width = width
+    this.unsigned = unsigned
     this.tab = tab
   }
 
@@ -273,7 +306,7 @@ class IntegerSink implements Sink {
     for (let i = 0; i < count; i++) {
       const lo = reader.view.getInt32(reader.offset, true)
       words[2 * i] = lo
-      words[2 * i + 1] = this.width === 8 ? reader.view.getInt32(reader.offset + 4, true) : lo >> 31
+      words[2 * i + 1] = this.width === 8 ? reader.view.getInt32(reader.offset + 4, true) : this.unsigned ? 0 : lo >> 31
       reader.offset += this.width
     }
     return words
@@ -296,7 +329,7 @@ class IntegerSink implements Sink {
   }
 
   finish (defs: Uint8Array): DecodedColumn {
-    return { kind: 'int64', values: this.out, valid: defs }
+    return this.unsigned && this.width === 8 ? { kind: 'int64', values: this.out, valid: defs, unsigned: true } : { kind: 'int64', values: this.out, valid: defs }
   }
 }
 
@@ -381,10 +414,16 @@ class BoolSink implements Sink {
   }
 }
 
-/** Strings: a dictionary of distinct strings (the page dictionary, then PLAIN values) and an index per row. */
+/**
+ * Strings: a dictionary of distinct strings (the page dictionary, then PLAIN values) and an index per
+ * row. Each string is decoded once (per dictionary entry, or per PLAIN value); bytes that are not
+ * valid UTF-8 become U+FFFD and their entry is listed as invalid.
+ */
 class TextSink implements Sink {
   readonly strings: string[] = []
   readonly indices: Int32Array
+  /** Entries whose bytes were not valid UTF-8. */
+  private readonly invalid: number[] = []
   private dictionarySize = 0
   private readonly tab: Tab
 
@@ -405,13 +444,17 @@ class TextSink implements Sink {
       const length = view.getUint32(reader.offset, true)
       reader.offset += 4
       if (length > view.byteLength - reader.offset) throw new Error('byte array overruns the page')
-      this.strings.push(bytes.toString('utf8', reader.offset, reader.offset + length))
+      const s = bytes.toString('utf8', reader.offset, reader.offset + length)
+      // invalid bytes decode to U+FFFD: only a string holding one is checked (it may be a real U+FFFD)
+      if (s.includes('\uFFFD') && !isUtf8(bytes.subarray(reader.offset, reader.offset + length))) this.invalid.push(this.strings.length)
+      this.strings.push(s)
       reader.offset += length
     }
   }
 
   dictionary (page: Uint8Array, count: number): void {
     this.strings.length = 0
+    this.invalid.length = 0
     this.decodePlain(readerOf(page), count)
     this.dictionarySize = this.strings.length
   }
@@ -428,7 +471,11 @@ class TextSink implements Sink {
   }
 
   finish (): DecodedColumn {
-    return { kind: 'text', dictionary: this.strings, indices: this.indices }
+    if (this.invalid.length === 0) return { kind: 'text', dictionary: this.strings, indices: this.indices }
+    this.tab.charge(this.strings.length)
+    const invalid = new Uint8Array(this.strings.length)
+    for (const k of this.invalid) invalid[k] = 1
+    return { kind: 'text', dictionary: this.strings, indices: this.indices, invalid }
   }
 }
 

@@ -61,6 +61,10 @@ export interface InputReport {
   status: InputStatus
   rows: number
   bytes: number
+  /** Compacted inputs: values of carried string columns whose invalid UTF-8 was replaced by U+FFFD. */
+  replaced_utf8?: number
+  /** Compacted inputs: rows whose unsigned 64-bit chq_tid was 2^63 or more, kept as the signed id of the same bits. */
+  unsigned_tid?: number
 }
 
 /** What a compaction did, row for row: rows_in = rows_aggregated + sum(dropped). */
@@ -72,6 +76,10 @@ export interface CompactionReport {
   rows_out: number
   dropped: Record<DropReason, number>
   rows_outside_dateint: number
+  /** Values of carried string columns whose bytes were not valid UTF-8, written with U+FFFD in their place. */
+  replaced_utf8: number
+  /** Rows whose chq_tid was an unsigned 64-bit value of 2^63 or more, kept as the signed id of the same 64 bits. */
+  unsigned_tid: number
   sketch_merges: number
   bytes_in: number
   bytes_out: number
@@ -102,6 +110,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     for (const [i, input] of options.inputs.entries()) segments.push(await openSegment(input.path, i, input.label))
     const schema = outputSchema(segments)
     const carry = schema.filter(c => !ENGINE_COLUMNS.has(c.name)).map(c => c.name)
+    const asText = new Set(schema.filter(c => c.type === 'string' && !ENGINE_COLUMNS.has(c.name)).map(c => c.name))
     const sorted: boolean[] = []
     for (const segment of segments) sorted.push(await isSorted(segment, account))
     const inputIds = await Promise.all(options.inputs.map(async (input, i) => input.segmentId ?? await contentHash(segments[i].path)))
@@ -109,10 +118,13 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
 
     const rowsTotal = segments.reduce((n, s) => n + s.numRows, 0)
     const dropped = new Float64Array(DROP_REASONS.length)
+    const altered: Altered = { replacedUtf8: new Float64Array(segments.length), unsignedTid: new Float64Array(segments.length) }
     let rowsRead = 0
     const onBatch = (batch: Batch): void => {
       rowsRead += batch.length
       for (let r = 1; r < dropped.length; r++) dropped[r] += batch.drops[r]
+      altered.replacedUtf8[batch.segment] += batch.replacedUtf8
+      altered.unsignedTid[batch.segment] += batch.unsignedTid
       options.onProgress?.(rowsRead, rowsTotal)
     }
 
@@ -148,7 +160,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
 
     const heap = new CursorHeap()
     for (const segment of segments) {
-      const cursor = new SegmentCursor(segment, sorted[segment.index], carry, account, onBatch)
+      const cursor = new SegmentCursor(segment, sorted[segment.index], carry, account, onBatch, asText)
       if (await cursor.load()) heap.push(cursor)
     }
     while (heap.size > 0) {
@@ -166,7 +178,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     if (rows.count > 0) await flush(rows.count)
     await inFlight
 
-    const report = buildReport(options, segments, inputIds, frequencyMs, dropped, aggregator, files, rowsRead, started)
+    const report = buildReport(options, segments, inputIds, frequencyMs, dropped, altered, aggregator, files, rowsRead, started)
     if (report.rows_in !== rowsTotal || report.rows_in !== report.rows_aggregated + Object.values(report.dropped).reduce((a, b) => a + b, 0)) {
       throw new CompactorError('CMP_ERR_INTERNAL', 'the compaction report does not balance', { report })
     }
@@ -217,10 +229,17 @@ export async function contentHash (path: string): Promise<string> {
   return hash.digest('hex')
 }
 
+/** Values read and kept altered, per input: invalid UTF-8 replaced, unsigned tids read as signed. */
+interface Altered {
+  readonly replacedUtf8: Float64Array
+  readonly unsignedTid: Float64Array
+}
+
 function buildReport (options: CompactionOptions, segments: readonly Segment[], inputIds: readonly string[], frequencyMs: number,
-  dropped: Float64Array, aggregator: Aggregator, files: readonly SegmentMeta[], rowsRead: number, started: number): CompactionReport {
+  dropped: Float64Array, altered: Altered, aggregator: Aggregator, files: readonly SegmentMeta[], rowsRead: number, started: number): CompactionReport {
   const drops = {} as Record<DropReason, number>
   for (let r = 1; r < DROP_REASONS.length; r++) drops[DROP_REASONS[r] as DropReason] = dropped[r]
+  const sum = (a: Float64Array): number => a.reduce((n, v) => n + v, 0)
   return {
     frequency_ms: frequencyMs,
     dateint: options.dateint ?? null,
@@ -229,6 +248,8 @@ function buildReport (options: CompactionOptions, segments: readonly Segment[], 
     rows_out: files.reduce((n, f) => n + f.record_count, 0),
     dropped: drops,
     rows_outside_dateint: aggregator.stats.rowsOutsideDateint,
+    replaced_utf8: sum(altered.replacedUtf8),
+    unsigned_tid: sum(altered.unsignedTid),
     sketch_merges: aggregator.stats.sketchMerges,
     bytes_in: segments.reduce((n, s) => n + s.byteLength, 0),
     bytes_out: files.reduce((n, f) => n + f.file_size, 0),
@@ -240,6 +261,8 @@ function buildReport (options: CompactionOptions, segments: readonly Segment[], 
       status: 'compacted' as const,
       rows: s.numRows,
       bytes: s.byteLength,
+      replaced_utf8: altered.replacedUtf8[i],
+      unsigned_tid: altered.unsignedTid[i],
     })),
   }
 }

@@ -58,14 +58,18 @@ export class SegmentCursor {
   private pos = -1
   private nextGroup = 0
   private readonly carry: readonly string[]
+  private readonly asText: ReadonlySet<string>
   private readonly sorted: boolean
   private readonly account: MemoryAccount
   private readonly onBatch: (batch: Batch) => void
 
-  constructor (segment: Segment, sorted: boolean, carry: readonly string[], account: MemoryAccount, onBatch: (batch: Batch) => void) {
+  /** `asText`: the carried columns written as strings (see readBatch). */
+  constructor (segment: Segment, sorted: boolean, carry: readonly string[], account: MemoryAccount, onBatch: (batch: Batch) => void,
+    asText: ReadonlySet<string> = new Set()) {
     this.segment = segment
     this.sorted = sorted
     this.carry = carry
+    this.asText = asText
     this.account = account
     this.onBatch = onBatch
   }
@@ -94,11 +98,11 @@ export class SegmentCursor {
       if (this.nextGroup >= groups) return false
       if (this.sorted) {
         const g = this.nextGroup++
-        this.batch = await readBatch(this.segment, g, g, this.carry, this.account)
+        this.batch = await readBatch(this.segment, g, g, this.carry, this.account, this.asText)
       } else {
         // an unsorted segment is read whole and sorted in memory: charged whole, its sort order too
         this.nextGroup = groups
-        this.batch = await readBatch(this.segment, 0, groups - 1, this.carry, this.account)
+        this.batch = await readBatch(this.segment, 0, groups - 1, this.carry, this.account, this.asText)
         this.account.charge(4 * this.batch.length, this.segment.label)
         this.account.hold(this.batch, 4 * this.batch.length)
         this.order = sortOrder(this.batch)

@@ -2,10 +2,12 @@
 // rollups into Float64Arrays, sketches as one byte buffer with offsets, every other column kept
 // decoded (dictionary + indices for strings). Each row gets a status: usable, or the reason it is
 // dropped (DOMAIN.md section 4).
+import { isUtf8 } from 'node:buffer'
 import { parquetRead, type ParquetParsers } from 'hyparquet'
 import { asCompactorError } from '../errors.ts'
 import { Tab, withTab, type MemoryAccount } from './account.ts'
-import { UnsupportedChunk, checkForGeneralReader, readChunk, type DecodedColumn, type GeneralReaderNeed } from './chunk.ts'
+import { validUtf8 } from './bytes.ts'
+import { UnsupportedChunk, checkForGeneralReader, emptyColumn, isText, readChunk, type DecodedColumn, type GeneralReaderNeed } from './chunk.ts'
 import { readCompressors } from './codecs.ts'
 import { MAX_INDEXABLE, checkSketch } from './ddsketch.ts'
 import { METRIC_NAME, ROLLUP_COLUMNS, ROLLUP_COUNT, ROLLUP_SUM, SKETCH, TID, TIMESTAMP, type ColumnType } from './schema.ts'
@@ -39,6 +41,8 @@ export interface KeyColumns {
   readonly tidWords: Int32Array
   /** chq_timestamp in ms, exact (safe integers only; anything else is a bad key). */
   readonly ts: Float64Array
+  /** Rows whose chq_tid is an unsigned 64-bit value of 2^63 or more, kept as the signed id of the same 64 bits. */
+  readonly unsignedTid: number
 }
 
 /** A columnar batch of one segment's rows. */
@@ -53,32 +57,41 @@ export interface Batch extends KeyColumns {
   readonly carried: ReadonlyMap<string, CarriedColumn>
   /** Rows dropped in this batch, indexed by status code (slot 0 unused). */
   readonly drops: Int32Array
+  /** Values of carried string columns whose bytes were not valid UTF-8 (replaced by U+FFFD). */
+  readonly replacedUtf8: number
 }
 
-// Raw values from the general reader: int64 as bigint and dates as numbers, never Date objects.
+// Raw values from the general reader: int64 as bigint and dates as numbers, never Date objects;
+// strings (and JSON) as their bytes, decoded here as the fast reader decodes them (textColumn).
 const RAW_PARSERS: Partial<ParquetParsers> = {
   timestampFromMilliseconds: (v: bigint) => v,
   timestampFromMicroseconds: (v: bigint) => v,
   timestampFromNanoseconds: (v: bigint) => v,
   dateFromDays: (v: number) => v,
+  stringFromBytes: (v: Uint8Array) => v as unknown as string,
+  jsonFromBytes: (v: Uint8Array) => v,
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+const INT64_MAX = 2n ** 63n - 1n
 
 /** Unwanted bytes between two wanted column chunks that one read still spans. */
 const MAX_READ_GAP = 256 * 1024
 
 /** A JS value as the general reader or a conversion makes it: its slot and a boxed number, BigInt, string or byte view. */
 const VALUE_BYTES = 96
+/** An entry of a Map keyed by object. */
+const MAP_ENTRY_BYTES = 48
 /** A batch's own arrays per row: status, names, tid, and the timestamp as int64 and as a double. */
 const KEY_BYTES_PER_ROW = 1 + 8 + 8 + 8 + 8
 
 /**
  * Reads row groups [first, last] of a segment as one batch carrying the named columns. Its memory
  * is charged to the account as it is decoded and released once the batch is garbage collected
- * (rows of output files still to be written keep their batches).
+ * (rows of output files still to be written keep their batches). `asText` names the carried
+ * columns written as strings: their values that are not valid UTF-8 are counted (replacedUtf8).
  */
-export async function readBatch (segment: Segment, first: number, last: number, carry: readonly string[], account: MemoryAccount): Promise<Batch> {
+export async function readBatch (segment: Segment, first: number, last: number, carry: readonly string[], account: MemoryAccount,
+  asText: ReadonlySet<string> = new Set()): Promise<Batch> {
   return await withTab(account, segment.label, async tab => {
     const raw = await readColumns(segment, [METRIC_NAME, TID, TIMESTAMP, SKETCH, ...ROLLUP_COLUMNS, ...carry], first, last, tab)
     const length = rowsOf(segment, first, last)
@@ -99,11 +112,14 @@ export async function readBatch (segment: Segment, first: number, last: number, 
     }
     drops[USABLE] = 0
     const carried = new Map<string, CarriedColumn>()
+    let replacedUtf8 = 0
     for (const name of carry) {
       const column = raw.get(name)
-      if (column) carried.set(name, column)
+      if (!column) continue
+      carried.set(name, column)
+      if (column.type === 'string' || asText.has(name)) replacedUtf8 += invalidUtf8Values(column.column)
     }
-    return { ...keys, segment: segment.index, sketchData, sketchOffsets, rollups, rollupPresent, carried, drops }
+    return { ...keys, segment: segment.index, sketchData, sketchOffsets, rollups, rollupPresent, carried, drops, replacedUtf8 }
   })
 }
 
@@ -175,6 +191,11 @@ async function readGroup (segment: Segment, names: readonly string[], group: num
   }
   const decoded = new Map<string, DecodedColumn>()
   if (wanted.length === 0) return decoded
+  if (rows === 0) {
+    // a row group of 0 rows: nothing of its chunks is read
+    for (const { source, index } of wanted) decoded.set(source.physical, emptyColumn(segment.elements[index], tab) ?? { kind: 'values', values: [] })
+    return decoded
+  }
   // one read per run of wanted chunks, a new read where a gap of unwanted bytes is large
   const order = [...wanted].sort((a, b) => segment.chunkRanges[group][a.index][0] - segment.chunkRanges[group][b.index][0])
   const fallback: Array<{ source: SourceColumn, index: number, need: GeneralReaderNeed }> = []
@@ -215,7 +236,10 @@ async function readGroup (segment: Segment, names: readonly string[], group: num
     try {
       const start = segment.rowGroups[group].start
       const values = await readGeneral(segment, fallback.map(f => f.source.physical), start, start + rows)
-      for (const [name, column] of values) decoded.set(name, column)
+      for (const { source, index } of fallback) {
+        const column = values.get(source.physical)!
+        decoded.set(source.physical, isText(segment.elements[index]) ? textColumn(column, tab) : column)
+      }
     } finally {
       tab.account.release(read)
     }
@@ -246,27 +270,109 @@ async function readGeneral (segment: Segment, columns: string[], rowStart: numbe
   return out
 }
 
-/** Joins the decoded columns of consecutive row groups into one. */
-export function concatColumns (parts: readonly DecodedColumn[]): DecodedColumn {
+/**
+ * A string column from the general reader (its values as bytes) as the fast reader decodes it:
+ * each distinct value decoded once (a dictionary's entries are shared byte views), bytes that are
+ * not valid UTF-8 replaced by U+FFFD and their entry marked invalid.
+ */
+function textColumn (column: DecodedColumn, tab: Tab): DecodedColumn {
+  if (column.kind !== 'values') return column
+  const { values } = column
+  tab.charge(4 * values.length)
+  const indices = new Int32Array(values.length)
+  const dictionary: string[] = []
+  const invalid: number[] = []
+  // the map of values seen lives until the column is converted
+  tab.scratch(MAP_ENTRY_BYTES * values.length, () => {
+    const seen = new Map<unknown, number>()
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]
+      if (v === null || v === undefined) {
+        indices[i] = -1
+        continue
+      }
+      let k = seen.get(v)
+      if (k === undefined) {
+        k = dictionary.length
+        seen.set(v, k)
+        if (v instanceof Uint8Array && !isUtf8(v)) invalid.push(k)
+        dictionary.push(toText(v))
+      }
+      indices[i] = k
+    }
+  })
+  return withInvalid(dictionary, indices, invalid, tab)
+}
+
+/** A text column, with its invalid entries flagged when there are any. */
+function withInvalid (dictionary: string[], indices: Int32Array, invalid: readonly number[], tab: Tab): DecodedColumn {
+  if (invalid.length === 0) return { kind: 'text', dictionary, indices }
+  tab.charge(dictionary.length)
+  const flags = new Uint8Array(dictionary.length)
+  for (const k of invalid) flags[k] = 1
+  return { kind: 'text', dictionary, indices, invalid: flags }
+}
+
+/**
+ * How many values of a column written as strings are not valid UTF-8 (each becomes U+FFFD in its
+ * place): per dictionary entry for strings, a check in place for byte strings.
+ */
+export function invalidUtf8Values (column: DecodedColumn): number {
+  let n = 0
+  switch (column.kind) {
+    case 'text': {
+      const { invalid, indices } = column
+      if (!invalid) return 0
+      for (let i = 0; i < indices.length; i++) if (indices[i] >= 0 && invalid[indices[i]] === 1) n++
+      return n
+    }
+    case 'bytes': {
+      const { data, offsets, valid } = column
+      for (let i = 0; i < valid.length; i++) if (valid[i] === 1 && !validUtf8(data, offsets[i], offsets[i + 1])) n++
+      return n
+    }
+    case 'values': {
+      const { values } = column
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i]
+        if (v instanceof Uint8Array && !validUtf8(v, 0, v.length)) n++
+      }
+      return n
+    }
+    default: return 0
+  }
+}
+
+/** Joins the decoded columns of consecutive row groups into one (row groups of 0 rows add nothing). */
+export function concatColumns (all: readonly DecodedColumn[]): DecodedColumn {
+  const parts = nonEmpty(all)
   if (parts.length === 1) return parts[0]
   const kind = parts[0].kind
   if (parts.some(p => p.kind !== kind)) return { kind: 'values', values: parts.flatMap(p => Array.from({ length: columnLength(p) }, (_, i) => valueAt(p, i))) }
   const length = parts.reduce((n, p) => n + columnLength(p), 0)
   const valid = (): Uint8Array => concatTyped(Uint8Array, parts.map(p => (p as { valid: Uint8Array }).valid), length)
   switch (kind) {
-    case 'int64': return { kind, values: concatTyped(BigInt64Array, parts.map(p => (p as { values: BigInt64Array }).values), length), valid: valid() }
+    case 'int64': {
+      const values = concatTyped(BigInt64Array, parts.map(p => (p as { values: BigInt64Array }).values), length)
+      // an unsigned column is unsigned in every row group
+      return (parts[0] as { unsigned?: boolean }).unsigned ? { kind, values, valid: valid(), unsigned: true } : { kind, values, valid: valid() }
+    }
     case 'double': return { kind, values: concatTyped(Float64Array, parts.map(p => (p as { values: Float64Array }).values), length), valid: valid() }
     case 'bool': return { kind, values: concatTyped(Uint8Array, parts.map(p => (p as { values: Uint8Array }).values), length), valid: valid() }
     case 'text': {
       const dictionary: string[] = []
       const indices = new Int32Array(length)
+      const texts = parts as Array<Extract<DecodedColumn, { kind: 'text' }>>
+      let invalid: Uint8Array | undefined
+      if (texts.some(p => p.invalid)) invalid = new Uint8Array(texts.reduce((n, p) => n + p.dictionary.length, 0))
       let at = 0
-      for (const p of parts as Array<Extract<DecodedColumn, { kind: 'text' }>>) {
+      for (const p of texts) {
         const base = dictionary.length
         for (const entry of p.dictionary) dictionary.push(entry) // a spread of a large dictionary overflows the stack
+        if (p.invalid) invalid!.set(p.invalid, base)
         for (let i = 0; i < p.indices.length; i++) indices[at++] = p.indices[i] < 0 ? -1 : p.indices[i] + base
       }
-      return { kind, dictionary, indices }
+      return invalid ? { kind, dictionary, indices, invalid } : { kind, dictionary, indices }
     }
     case 'bytes': {
       const all = parts as Array<Extract<DecodedColumn, { kind: 'bytes' }>>
@@ -285,15 +391,24 @@ export function concatColumns (parts: readonly DecodedColumn[]): DecodedColumn {
   }
 }
 
+/** The parts that hold rows (one part at least). */
+function nonEmpty (parts: readonly DecodedColumn[]): readonly DecodedColumn[] {
+  if (parts.length === 1) return parts
+  const full = parts.filter(p => columnLength(p) > 0)
+  return full.length > 0 ? full : parts.slice(0, 1)
+}
+
 /** The bytes concatColumns allocates for joining these parts (the strings and values themselves are shared). */
-function concatBytes (parts: readonly DecodedColumn[]): number {
+function concatBytes (all: readonly DecodedColumn[]): number {
+  const parts = nonEmpty(all)
+  if (parts.length === 1) return 0
   const length = parts.reduce((n, p) => n + columnLength(p), 0)
   const kind = parts[0].kind
   if (parts.some(p => p.kind !== kind)) return length * VALUE_BYTES
   switch (kind) {
     case 'int64': case 'double': return 9 * length
     case 'bool': return 2 * length
-    case 'text': return 4 * length + 8 * parts.reduce((n, p) => n + (p as Extract<DecodedColumn, { kind: 'text' }>).dictionary.length, 0)
+    case 'text': return 4 * length + 9 * parts.reduce((n, p) => n + (p as Extract<DecodedColumn, { kind: 'text' }>).dictionary.length, 0)
     case 'bytes': return 5 * length + 4 + parts.reduce((n, p) => n + (p as Extract<DecodedColumn, { kind: 'bytes' }>).data.length, 0)
     default: return 8 * length
   }
@@ -318,30 +433,66 @@ export function columnLength (c: DecodedColumn): number {
   }
 }
 
-/** Row i of a decoded column as a JS value (null when absent): for slow paths and conversions only. */
+/**
+ * Row i of a decoded column as a JS value (null when absent): for slow paths and conversions only.
+ * An unsigned 64-bit value is its unsigned bigint.
+ */
 export function valueAt (c: DecodedColumn, i: number): unknown {
   switch (c.kind) {
     case 'text': return c.indices[i] < 0 ? null : c.dictionary[c.indices[i]]
     case 'bytes': return c.valid[i] === 1 ? c.data.subarray(c.offsets[i], c.offsets[i + 1]) : null
     case 'bool': return c.valid[i] === 1 ? c.values[i] === 1 : null
-    case 'int64': case 'double': return c.valid[i] === 1 ? c.values[i] : null
+    case 'int64': return c.valid[i] === 1 ? (c.unsigned ? BigInt.asUintN(64, c.values[i]) : c.values[i]) : null
+    case 'double': return c.valid[i] === 1 ? c.values[i] : null
     default: return c.values[i] ?? null
   }
 }
 
 // Two physical columns with one current name: the first non-null value, in file column order.
+// Strings stay a text column, their invalid UTF-8 marked as a single column's would be.
 function coalesce (physical: readonly SourceColumn[], columns: readonly DecodedColumn[], tab: Tab): CarriedColumn {
   let type = physical[0].type
   for (const s of physical) if (s.type !== type) type = 'string'
   const length = columnLength(columns[0])
   tab.charge(length * VALUE_BYTES)
+  if (type === 'string') return { type, column: coalesceText(columns, length, tab) }
   const values = new Array<unknown>(length)
   for (let i = 0; i < length; i++) {
     let v: unknown = null
     for (let c = 0; c < columns.length && v === null; c++) v = valueAt(columns[c], i)
-    values[i] = v !== null && type === 'string' ? toText(v) : v
+    values[i] = v
   }
   return { type, column: { kind: 'values', values } }
+}
+
+function coalesceText (columns: readonly DecodedColumn[], length: number, tab: Tab): DecodedColumn {
+  tab.charge(4 * length)
+  const dictionary: string[] = []
+  const indices = new Int32Array(length).fill(-1)
+  const invalid: number[] = []
+  for (let i = 0; i < length; i++) {
+    for (const c of columns) {
+      let text: string
+      let bad = false
+      if (c.kind === 'text') {
+        const k = c.indices[i]
+        if (k < 0) continue
+        text = c.dictionary[k]
+        bad = c.invalid?.[k] === 1
+      } else {
+        const v = valueAt(c, i)
+        if (v === null) continue
+        const decoded = tryText(v)
+        bad = decoded === null
+        text = decoded ?? toText(v)
+      }
+      if (bad) invalid.push(dictionary.length)
+      indices[i] = dictionary.length
+      dictionary.push(text)
+      break
+    }
+  }
+  return withInvalid(dictionary, indices, invalid, tab)
 }
 
 function parseKeys (raw: Map<string, CarriedColumn>, length: number, tab: Tab): KeyColumns {
@@ -349,7 +500,7 @@ function parseKeys (raw: Map<string, CarriedColumn>, length: number, tab: Tab): 
   const status = new Uint8Array(length)
   const names = parseNames(raw.get(METRIC_NAME)?.column, status, length, tab)
   const tid = new BigInt64Array(length)
-  parseInt64s(raw.get(TID)?.column, status, tid, tab)
+  const unsignedTid = parseInt64s(raw.get(TID)?.column, status, tid, tab)
   const tsWide = new BigInt64Array(length)
   parseInt64s(raw.get(TIMESTAMP)?.column, status, tsWide, tab)
   const ts = new Float64Array(length)
@@ -361,7 +512,7 @@ function parseKeys (raw: Map<string, CarriedColumn>, length: number, tab: Tab): 
     // safe integers only: |v| < 2^53 means the high word is within +-2^21
     if (status[i] === USABLE && (hi >= 0x200000 || hi < -0x200000 || (hi === -0x200000 && words[2 * i] === 0))) status[i] = BAD_KEY
   }
-  return { length, status, names, tid, tidWords: new Int32Array(tid.buffer), ts }
+  return { length, status, names, tid, tidWords: new Int32Array(tid.buffer), ts, unsignedTid }
 }
 
 function parseNames (column: DecodedColumn | undefined, status: Uint8Array, length: number, tab: Tab): Array<string | null> {
@@ -371,11 +522,13 @@ function parseNames (column: DecodedColumn | undefined, status: Uint8Array, leng
     return names
   }
   if (column.kind === 'text') {
-    const { dictionary, indices } = column
+    // a name whose bytes are not valid UTF-8 is a bad key, as it is in a byte-string column
+    const { dictionary, indices, invalid } = column
     for (let i = 0; i < length; i++) {
       const k = indices[i]
       const name = k < 0 ? '' : dictionary[k]
-      if (name.length > 0) names[i] = name
+      if (invalid !== undefined && k >= 0 && invalid[k] === 1) setStatus(status, i, BAD_KEY)
+      else if (name.length > 0) names[i] = name
       else setStatus(status, i, MISSING_KEY)
     }
     return names
@@ -395,16 +548,24 @@ function parseNames (column: DecodedColumn | undefined, status: Uint8Array, leng
   return names
 }
 
-/** Parses an int64 key column into `out`; nulls are missing keys, unparsable values bad keys. */
-function parseInt64s (column: DecodedColumn | undefined, status: Uint8Array, out: BigInt64Array, tab: Tab): void {
+/**
+ * Parses an int64 key column into `out`; nulls are missing keys, unparsable values bad keys. An
+ * unsigned 64-bit value keeps its 64 bits (read as signed); returns how many were 2^63 or more.
+ */
+function parseInt64s (column: DecodedColumn | undefined, status: Uint8Array, out: BigInt64Array, tab: Tab): number {
   if (!column) {
     status.fill(MISSING_KEY)
-    return
+    return 0
   }
+  let unsigned = 0
   if (column.kind === 'int64') {
     out.set(column.values)
-    for (let i = 0; i < out.length; i++) if (column.valid[i] === 0) setStatus(status, i, MISSING_KEY)
-    return
+    const words = column.unsigned ? new Int32Array(column.values.buffer, column.values.byteOffset, 2 * column.values.length) : null
+    for (let i = 0; i < out.length; i++) {
+      if (column.valid[i] === 0) setStatus(status, i, MISSING_KEY)
+      else if (words && words[2 * i + 1] < 0) unsigned++
+    }
+    return unsigned
   }
   if (column.kind === 'text') {
     // parse each distinct string once
@@ -416,18 +577,22 @@ function parseInt64s (column: DecodedColumn | undefined, status: Uint8Array, out
       else if (parsed[k] === null) setStatus(status, i, BAD_KEY)
       else out[i] = parsed[k]!
     }
-    return
+    return 0
   }
   for (let i = 0; i < out.length; i++) {
     const v = valueAt(column, i)
-    if (typeof v === 'bigint') out[i] = v
-    else if (v === null) setStatus(status, i, MISSING_KEY)
+    if (typeof v === 'bigint') {
+      // an unsigned 64-bit value (the general reader's, or a coalesced one) wraps to the same 64 bits
+      if (v > INT64_MAX) unsigned++
+      out[i] = v
+    } else if (v === null) setStatus(status, i, MISSING_KEY)
     else {
       const parsed = parseInt64(v)
       if (parsed === null) setStatus(status, i, BAD_KEY)
       else out[i] = parsed
     }
   }
+  return unsigned
 }
 
 const INT64_TEXT = /^[+-]?\d{1,19}$/
@@ -481,16 +646,10 @@ function sketchBytes (column: DecodedColumn | undefined, length: number, tab: Ta
   return [data, offsets, readable]
 }
 
-/** Any decoded value as text (bytes as UTF-8); null when bytes are not valid UTF-8. */
+/** Any decoded value as text (bytes as UTF-8, a leading BOM kept); null when bytes are not valid UTF-8. */
 export function tryText (v: unknown): string | null {
   if (typeof v === 'string') return v
-  if (v instanceof Uint8Array) {
-    try {
-      return utf8.decode(v)
-    } catch {
-      return null
-    }
-  }
+  if (v instanceof Uint8Array) return isUtf8(v) ? toText(v) : null
   return String(v)
 }
 

@@ -120,6 +120,12 @@ function checkLayout (metadata: FileMetaData, elements: readonly SchemaElement[]
       const meta = chunk.meta_data
       if (!meta) throw bad(`row group ${g} has a column chunk without metadata`)
       if (meta.path_in_schema.length !== 1 || meta.path_in_schema[0] !== elements[c].name) throw bad(`row group ${g} column chunk ${c} is not column ${elements[c].name}`)
+      if (rows === 0) {
+        // a row group of 0 rows holds nothing to read: writers leave its chunks empty (no page,
+        // 0 bytes) or give them a page of no values; none of it is read, so no range is checked
+        ranges.push([0, 0])
+        continue
+      }
       const dictionary = meta.dictionary_page_offset
       const first = dictionary !== undefined && dictionary > 0n && dictionary < meta.data_page_offset ? dictionary : meta.data_page_offset
       if (first < 4n || meta.data_page_offset >= dataEnd || meta.total_compressed_size < 0n || first + meta.total_compressed_size > dataEnd ||
@@ -140,7 +146,9 @@ function checkLayout (metadata: FileMetaData, elements: readonly SchemaElement[]
 /** Maps a flat schema to current column names and engine types; nested schemas are refused. */
 function mapColumns (schema: SchemaElement[], label: string): Map<string, SourceColumn[]> {
   const root = schema[0]
-  if (!root || root.num_children === undefined || root.num_children !== schema.length - 1) {
+  // a schema of the root alone is a file of no columns (its rows, if any, lack every key); no root is no parquet
+  if (!root) throw new CompactorError('CMP_ERR_BAD_PARQUET', `${label}: the footer has no schema, not even its root`, { file: label })
+  if (root.num_children === undefined || root.num_children !== schema.length - 1) {
     throw new CompactorError('CMP_ERR_UNSUPPORTED_SCHEMA', `${label}: only flat schemas (no nested or repeated columns) can be compacted`, { file: label })
   }
   const columns = new Map<string, SourceColumn[]>()

@@ -78,8 +78,11 @@ export function footerFigures (bytes: Uint8Array): FooterFigures {
   let groupRows = 0
   r.fields(0, (id, type) => {
     if (id === 2 && type === T_LIST) {
-      // schema: list<SchemaElement>; the root is the first element, leaves have no num_children
+      // schema: list<SchemaElement>; the root is the first element (a file of no columns has only
+      // the root, with no children: not a column), leaves have no num_children
+      let element = 0
       r.list(0, () => {
+        const root = element++ === 0
         let name: string | undefined
         let children = 0
         r.fields(1, (fid, ftype) => {
@@ -87,7 +90,7 @@ export function footerFigures (bytes: Uint8Array): FooterFigures {
           else if (fid === 5 && ftype === T_I32) children = r.varint()
           else r.skip(ftype, 1)
         })
-        if (children === 0 && name !== undefined) columns.push(name)
+        if (!root && children === 0 && name !== undefined) columns.push(name)
       })
     } else if (id === 3 && type === T_I64) {
       rows = r.zigzag()
@@ -192,9 +195,14 @@ class Reader {
     }
   }
 
-  /** Calls onElement once per element of a list of structs; a list of anything else is an error. */
+  /**
+   * Calls onElement once per element of a list of structs; a list of anything else is an error, but
+   * for an empty list, whose element type writers set freely (hyparquet-writer: byte, for the row
+   * groups of a file of 0 rows).
+   */
   list (depth: number, onElement: () => void): void {
     const size = this.listHeader()
+    if (size === 0) return
     if (this.elementType !== T_STRUCT) throw new Error('unexpected list element type')
     // each element takes one byte at least: a size beyond the bytes left is a lie
     if (size > this.bytes.length - this.pos) throw new Error('truncated')

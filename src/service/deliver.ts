@@ -105,6 +105,8 @@ async function deliverParquet (job: CompactionJob, reply: FastifyReply, { temp, 
     rows_out: report.rows_out,
     dropped: report.dropped,
     rows_outside_dateint: report.rows_outside_dateint,
+    replaced_utf8: report.replaced_utf8,
+    unsigned_tid: report.unsigned_tid,
     sketch_merges: report.sketch_merges,
   }
   reply.code(200).type(PARQUET)

@@ -67,6 +67,8 @@ function emptyReport (job: CompactionJob): CompactionReport {
     rows_out: 0,
     dropped,
     rows_outside_dateint: 0,
+    replaced_utf8: 0,
+    unsigned_tid: 0,
     sketch_merges: 0,
     bytes_in: 0,
     bytes_out: 0,

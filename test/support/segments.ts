@@ -8,7 +8,8 @@ import { zstdCompress } from '../../src/compaction/codecs.ts'
 import { ROLLUP_COLUMNS } from '../../src/compaction/schema.ts'
 
 export interface RowSpec {
-  name: string | null
+  /** The metric name: a string, or raw bytes (which need not be valid UTF-8). */
+  name: string | Uint8Array | null
   tid: bigint | string | null
   ts: bigint | number | string | null
   /** Values the sketch is built from; ignored when `sketch` is given. */
@@ -17,8 +18,8 @@ export interface RowSpec {
   sketch?: Uint8Array | null
   /** Rollup overrides by short name (count, sum, p50...): a number, or null for absent. */
   rollups?: Partial<Record<string, number | null>>
-  /** Attribute columns: strings, or int64 (bigint), double (number) or bool values. */
-  attrs?: Record<string, string | number | bigint | boolean | null>
+  /** Attribute columns: strings (or raw bytes in a string column), or int64 (bigint), double (number) or bool values. */
+  attrs?: Record<string, string | Uint8Array | number | bigint | boolean | null>
   type?: string
 }
 
@@ -26,9 +27,16 @@ export interface SegmentOptions {
   /** Write the pre-October-2025 column names. */
   legacy?: boolean
   codec?: 'ZSTD' | 'SNAPPY' | 'GZIP' | 'UNCOMPRESSED'
-  rowGroupSize?: number
+  /** Rows per row group, or the sizes of the row groups in turn (a 0 writes a row group of no rows). */
+  rowGroupSize?: number | number[]
   /** Store chq_tid as decimal strings instead of INT64. */
   tidAsString?: boolean
+  /** Annotate chq_tid as unsigned: the UINT_64 converted type, or the INTEGER(64, false) logical type. */
+  tidUnsigned?: 'converted' | 'logical'
+  /** Write metric_name as a plain BYTE_ARRAY (binary, no UTF8 annotation). */
+  nameAsBytes?: boolean
+  /** Attribute columns written as plain BYTE_ARRAY (binary) instead of UTF8 strings. */
+  bytesAttrs?: string[]
   /** Leave out rollup columns (short names), as the oldest files do with p90. */
   omitRollups?: string[]
   /** Page encodings by column name (e.g. DELTA_BINARY_PACKED), for the general reader's path. */
@@ -56,18 +64,23 @@ export async function writeSegment (path: string, rows: readonly RowSpec[], opti
 
   const sketches = rows.map(r => (r.sketch !== undefined ? { sketch: r.sketch, rollups: [] as number[] } : sketchOf(r.values ?? [])))
   const columns: Array<{ element: SchemaElement, data: unknown[] }> = []
-  const add = (name: string, type: 'string' | 'int64' | 'double' | 'bytes' | 'bool', data: unknown[]): void => {
+  const add = (name: string, type: 'string' | 'int64' | 'double' | 'bytes' | 'bool', data: unknown[], annotate: Partial<SchemaElement> = {}): void => {
     const element: SchemaElement = { name, repetition_type: 'OPTIONAL' }
     if (type === 'string') Object.assign(element, { type: 'BYTE_ARRAY', converted_type: 'UTF8' })
     else if (type === 'bytes') element.type = 'BYTE_ARRAY'
     else if (type === 'int64') element.type = 'INT64'
     else if (type === 'bool') element.type = 'BOOLEAN'
     else element.type = 'DOUBLE'
-    columns.push({ element, data })
+    columns.push({ element: { ...element, ...annotate }, data })
   }
-  add(n('metric_name', '_cardinalhq.name'), 'string', rows.map(r => r.name))
+  const bytes = (v: string | Uint8Array | null): Uint8Array | null => (typeof v === 'string' ? new TextEncoder().encode(v) : v)
+  if (options.nameAsBytes) add(n('metric_name', '_cardinalhq.name'), 'bytes', rows.map(r => bytes(r.name)))
+  else add(n('metric_name', '_cardinalhq.name'), 'string', rows.map(r => r.name))
+  const unsigned: Partial<SchemaElement> = options.tidUnsigned === 'converted'
+    ? { converted_type: 'UINT_64' }
+    : options.tidUnsigned === 'logical' ? { logical_type: { type: 'INTEGER', bitWidth: 64, isSigned: false } } : {}
   if (options.tidAsString) add(n('chq_tid', '_cardinalhq.tid'), 'string', rows.map(r => (r.tid === null ? null : String(r.tid))))
-  else add(n('chq_tid', '_cardinalhq.tid'), 'int64', rows.map(r => (r.tid === null ? null : BigInt(r.tid))))
+  else add(n('chq_tid', '_cardinalhq.tid'), 'int64', rows.map(r => (r.tid === null ? null : BigInt(r.tid))), unsigned)
   add(n('chq_timestamp', '_cardinalhq.timestamp'), 'int64', rows.map(r => (r.ts === null ? null : BigInt(r.ts))))
   add(n('chq_metric_type', '_cardinalhq.metric_type'), 'string', rows.map(r => r.type ?? 'gauge'))
   add(n('chq_sketch', 'sketch'), 'bytes', sketches.map(s => s.sketch ?? new Uint8Array(0)))
@@ -81,8 +94,8 @@ export async function writeSegment (path: string, rows: readonly RowSpec[], opti
   for (const attr of attrNames) {
     const data = rows.map(r => r.attrs?.[attr] ?? null)
     const sample = data.find(v => v !== null)
-    const type = typeof sample === 'bigint' ? 'int64' : typeof sample === 'number' ? 'double' : typeof sample === 'boolean' ? 'bool' : 'string'
-    add(legacy ? attr.replace(/^resource_/, 'resource.') : attr, type, data)
+    const type = options.bytesAttrs?.includes(attr) ? 'bytes' : typeof sample === 'bigint' ? 'int64' : typeof sample === 'number' ? 'double' : typeof sample === 'boolean' ? 'bool' : 'string'
+    add(legacy ? attr.replace(/^resource_/, 'resource.') : attr, type, type === 'bytes' ? data.map(v => bytes(v as string | Uint8Array | null)) : data)
   }
 
   const writer = new ParquetWriter({
