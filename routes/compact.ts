@@ -134,7 +134,8 @@ function untilAborted<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> 
 /** Bytes of the job's inputs: the room its outputs are given on temporary disk before it runs (deliver.ts counts any excess). */
 async function inputBytes (job: CompactionJob): Promise<number> {
   let bytes = 0
-  for (const input of job.inputs) bytes += (await stat(input.path)).size
+  // a segment used in place counts the size it was checked with: its name may lead elsewhere by now
+  for (const input of job.inputs) bytes += input.bytes ?? (await stat(input.path)).size
   return bytes
 }
 

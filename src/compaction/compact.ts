@@ -1,9 +1,9 @@
 // The pipeline: inputs -> (validate footers, union schemas, check sort order) -> k-way merge ->
 // aggregate -> output files split between series -> segment metadata + a report that balances.
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { AsyncBuffer } from 'hyparquet'
 import { CompactorError } from '../errors.ts'
 import { MemoryAccount } from './account.ts'
 import { Aggregator, dateintRange } from './aggregate.ts'
@@ -12,6 +12,7 @@ import { CursorHeap, SegmentCursor, isSorted } from './merge.ts'
 import { OutputRows } from './output.ts'
 import { DROP_REASONS, type Batch, type DropReason } from './read.ts'
 import { ENGINE_COLUMNS, FORCED_TYPES, compareNames, promote, type ColumnType } from './schema.ts'
+import type { FileIdentity } from './input-file.ts'
 import { openSegment, type Segment } from './segment.ts'
 import { prepareSegmentFile, type OutputColumn, type SegmentMeta } from './write.ts'
 import { FileWriters } from './writers.ts'
@@ -20,6 +21,8 @@ import { FileWriters } from './writers.ts'
 export const FREQUENCIES: readonly number[] = [10_000, 60_000, 300_000, 1_200_000, 3_600_000]
 export const DEFAULT_FREQUENCY_MS = 10_000
 export const DEFAULT_RECORDS_PER_FILE = 80_000
+/** Bytes read at a time to hash an input. */
+const HASH_READ_BYTES = 1 << 20
 
 /** One input segment: a local parquet file, and optionally its segment id in the lake. */
 export interface CompactionInput {
@@ -28,6 +31,8 @@ export interface CompactionInput {
   readonly label?: string
   /** The lake's segment id; without one the file's content hash identifies it. */
   readonly segmentId?: string
+  /** The file that must be found at path (checked by another process): any other is refused. */
+  readonly identity?: FileIdentity
 }
 
 export interface CompactionOptions {
@@ -107,13 +112,13 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
   const begun: string[] = [] // every output file name begun, written or not
   let inFlight: Promise<void> = Promise.resolve()
   try {
-    for (const [i, input] of options.inputs.entries()) segments.push(await openSegment(input.path, i, input.label))
+    for (const [i, input] of options.inputs.entries()) segments.push(await openSegment(input.path, i, input.label, input.identity))
     const schema = outputSchema(segments)
     const carry = schema.filter(c => !ENGINE_COLUMNS.has(c.name)).map(c => c.name)
     const asText = new Set(schema.filter(c => c.type === 'string' && !ENGINE_COLUMNS.has(c.name)).map(c => c.name))
     const sorted: boolean[] = []
     for (const segment of segments) sorted.push(await isSorted(segment, account))
-    const inputIds = await Promise.all(options.inputs.map(async (input, i) => input.segmentId ?? await contentHash(segments[i].path)))
+    const inputIds = await Promise.all(options.inputs.map(async (input, i) => input.segmentId ?? await contentHash(segments[i].file)))
     const bundleKey = JSON.stringify([options.organizationId ?? '', options.dateint ?? 0, frequencyMs, options.instanceNum ?? 0])
 
     const rowsTotal = segments.reduce((n, s) => n + s.numRows, 0)
@@ -222,10 +227,12 @@ export function outputSchema (segments: readonly Segment[]): OutputColumn[] {
   return [...types].map(([name, type]) => ({ name, type })).sort((a, b) => compareNames(a.name, b.name))
 }
 
-/** SHA-256 of a file's bytes: the identity of an input that has no segment id. */
-export async function contentHash (path: string): Promise<string> {
+/** SHA-256 of a file's bytes, read through its open descriptor: the identity of an input that has no segment id. */
+export async function contentHash (file: AsyncBuffer): Promise<string> {
   const hash = createHash('sha256')
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  for (let start = 0; start < file.byteLength; start += HASH_READ_BYTES) {
+    hash.update(new Uint8Array(await file.slice(start, Math.min(file.byteLength, start + HASH_READ_BYTES))))
+  }
   return hash.digest('hex')
 }
 

@@ -1,9 +1,10 @@
 // Opening an input segment: its footer, read and checked against the file before anything is
 // trusted, and its columns mapped to current names and engine types.
-import { open, type FileHandle } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parquetMetadata, type FileMetaData, type SchemaElement, type AsyncBuffer } from 'hyparquet'
 import { CompactorError, asCompactorError } from '../errors.ts'
+import { openInput, type FileIdentity } from './input-file.ts'
 import { currentName, type ColumnType } from './schema.ts'
 
 /** One physical column of a segment: its current name and the engine type of its values in this file. */
@@ -40,20 +41,15 @@ export const MAX_FOOTER_BYTES = 16 * 1024 * 1024
 /** Row groups claiming more rows than this are refused before anything is allocated for them. */
 export const MAX_ROW_GROUP_ROWS = 16 * 1024 * 1024
 
-/** Opens a segment file and validates its footer; throws CMP_ERR_BAD_PARQUET naming the file. */
-export async function openSegment (path: string, index: number, label = basename(path)): Promise<Segment> {
-  let handle: FileHandle
+/**
+ * Opens a segment file once and validates its footer; throws CMP_ERR_BAD_PARQUET naming the file.
+ * The open cannot block and the descriptor is checked before a byte is read (input-file.ts): a
+ * regular file, and the one `expected` names when given (the service passes the identity of the
+ * file it checked inside the storage root). Every read then goes through that descriptor.
+ */
+export async function openSegment (path: string, index: number, label = basename(path), expected?: FileIdentity): Promise<Segment> {
+  const { handle, bytes: byteLength } = await openInput(path, label, expected)
   try {
-    handle = await open(path, 'r')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new CompactorError('CMP_ERR_INPUT_NOT_FOUND', label, { file: label })
-    throw asCompactorError(err, 'CMP_ERR_BAD_PARQUET', label, { file: label })
-  }
-  try {
-    const stat = await handle.stat()
-    if (!stat.isFile()) throw new CompactorError('CMP_ERR_BAD_PARQUET', `${label}: not a regular file`, { file: label })
-    const byteLength = stat.size
     const file = fileBuffer(handle, byteLength)
     const metadata = await readFooter(file, label)
     const columns = mapColumns(metadata.schema, label)

@@ -3,7 +3,7 @@
 import { basename } from 'node:path'
 import type { CompactionInput } from '../compaction/compact.ts'
 import { currentName } from '../compaction/schema.ts'
-import { readFooterFigures } from './footer.ts'
+import { readFooterFigures, type FooterFigures } from './footer.ts'
 
 /**
  * Fixed part of every compaction, over its child's idle baseline (which the budget holds apart):
@@ -26,15 +26,16 @@ export interface InputFigures {
 }
 
 /**
- * Reads the figures of the inputs' footers. Only what the estimate needs is decoded (footer.ts); the
- * engine validates each footer in full when it opens the segment on the worker.
+ * Reads the figures of the inputs' footers (or takes those already read through the descriptor the
+ * input was checked on: `footer`). Only what the estimate needs is decoded (footer.ts); the engine
+ * validates each footer in full when it opens the segment in its child.
  */
-export async function inputFigures (inputs: readonly CompactionInput[]): Promise<InputFigures> {
+export async function inputFigures (inputs: ReadonlyArray<CompactionInput & { readonly footer?: FooterFigures }>): Promise<InputFigures> {
   const largestRowGroupBytes: number[] = []
   const columns = new Set<string>()
   let rows = 0
   for (const input of inputs) {
-    const footer = await readFooterFigures(input.path, input.label ?? basename(input.path))
+    const footer = input.footer ?? await readFooterFigures(input.path, input.label ?? basename(input.path))
     largestRowGroupBytes.push(footer.largestRowGroupBytes)
     rows += footer.rows
     for (const name of footer.columns) columns.add(currentName(name))

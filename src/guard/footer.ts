@@ -4,8 +4,9 @@
 // allocated ~200 KB of short-lived objects per 7 KB footer (bench/load.ts at 128 concurrent uploads:
 // 700 MB of garbage in 10 s, most of the main heap's peak). This walk allocates one string per
 // column and nothing per statistic. The engine validates the whole footer again in the worker.
-import { open } from 'node:fs/promises'
-import { CompactorError, asCompactorError } from '../errors.ts'
+import type { FileHandle } from 'node:fs/promises'
+import { CompactorError } from '../errors.ts'
+import { openInput } from '../compaction/input-file.ts'
 import { MAX_FOOTER_BYTES, MAX_ROW_GROUP_ROWS } from '../compaction/segment.ts'
 
 export interface FooterFigures {
@@ -35,37 +36,39 @@ const T_SET = 10
 const T_MAP = 11
 const T_STRUCT = 12
 
-/** Reads a segment's footer figures; a file that is not parquet is CMP_ERR_BAD_PARQUET naming it. */
-export async function readFooterFigures (path: string, label: string): Promise<FooterFigures> {
-  const bad = (why: string): CompactorError => new CompactorError('CMP_ERR_BAD_PARQUET', `${label}: ${why}`, { file: label })
-  let handle
+/**
+ * Reads a segment's footer figures, through an open descriptor (one already checked) or from a path
+ * opened safely here (input-file.ts); a file that is not parquet is CMP_ERR_BAD_PARQUET naming it.
+ */
+export async function readFooterFigures (source: string | FileHandle, label: string): Promise<FooterFigures> {
+  if (typeof source !== 'string') return await readFigures(source, label)
+  const { handle } = await openInput(source, label)
   try {
-    handle = await open(path, 'r')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CompactorError('CMP_ERR_INPUT_NOT_FOUND', label, { file: label })
-    throw asCompactorError(err, 'CMP_ERR_BAD_PARQUET', label, { file: label })
-  }
-  try {
-    const size = (await handle.stat()).size
-    if (size < 12) throw bad(`too short for parquet (${size} bytes)`)
-    const tail = Buffer.alloc(8)
-    const head = Buffer.alloc(4)
-    await handle.read(tail, 0, 8, size - 8)
-    await handle.read(head, 0, 4, 0)
-    if (head.readUInt32LE(0) !== MAGIC || tail.readUInt32LE(4) !== MAGIC) throw bad('missing PAR1 magic')
-    const length = tail.readUInt32LE(0)
-    if (length > size - 12) throw bad(`footer claims ${length} bytes, file has ${size}`)
-    if (length > MAX_FOOTER_BYTES) throw bad(`footer of ${length} bytes exceeds the ${MAX_FOOTER_BYTES} limit`)
-    const footer = Buffer.alloc(length)
-    const { bytesRead } = await handle.read(footer, 0, length, size - 8 - length)
-    if (bytesRead !== length) throw bad('file shrank while being read')
-    try {
-      return footerFigures(footer)
-    } catch (err) {
-      throw bad(`unreadable footer (${(err as Error).message})`)
-    }
+    return await readFigures(handle, label)
   } finally {
     await handle.close()
+  }
+}
+
+async function readFigures (handle: FileHandle, label: string): Promise<FooterFigures> {
+  const bad = (why: string): CompactorError => new CompactorError('CMP_ERR_BAD_PARQUET', `${label}: ${why}`, { file: label })
+  const size = (await handle.stat()).size
+  if (size < 12) throw bad(`too short for parquet (${size} bytes)`)
+  const tail = Buffer.alloc(8)
+  const head = Buffer.alloc(4)
+  await handle.read(tail, 0, 8, size - 8)
+  await handle.read(head, 0, 4, 0)
+  if (head.readUInt32LE(0) !== MAGIC || tail.readUInt32LE(4) !== MAGIC) throw bad('missing PAR1 magic')
+  const length = tail.readUInt32LE(0)
+  if (length > size - 12) throw bad(`footer claims ${length} bytes, file has ${size}`)
+  if (length > MAX_FOOTER_BYTES) throw bad(`footer of ${length} bytes exceeds the ${MAX_FOOTER_BYTES} limit`)
+  const footer = Buffer.alloc(length)
+  const { bytesRead } = await handle.read(footer, 0, length, size - 8 - length)
+  if (bytesRead !== length) throw bad('file shrank while being read')
+  try {
+    return footerFigures(footer)
+  } catch (err) {
+    throw bad(`unreadable footer (${(err as Error).message})`)
   }
 }
 

@@ -1,12 +1,13 @@
 // A bundle manifest -> a compaction job: every segment URL checked (scheme, storage root, host
 // allow-list) before anything is fetched, then each segment brought to local disk, unless it is
 // already compacted (>= 80 % of the target file size) or missing and the manifest allows skipping.
-import type { CompactionInput, InputReport } from '../compaction/compact.ts'
+import type { InputReport } from '../compaction/compact.ts'
 import { dateintRange } from '../compaction/aggregate.ts'
 import { CompactorError } from '../errors.ts'
+import { readFooterFigures } from '../guard/footer.ts'
 import type { Storage } from '../storage/index.ts'
 import type { RequestTemp } from '../storage/temp.ts'
-import type { CompactionJob, Delivery } from './job.ts'
+import type { CompactionJob, Delivery, JobInput } from './job.ts'
 
 /** A manifest as openapi.yaml's BundleManifest describes it (already validated against it). */
 export interface BundleManifest {
@@ -69,7 +70,7 @@ export async function readBundle (manifest: BundleManifest, ctx: BundleContext):
   const threshold = Math.floor((manifest.target_file_bytes ?? ctx.targetFileBytes) * ALREADY_COMPACTED_FRACTION)
   const notCompacted = (s: typeof segments[number], status: InputReport['status'], bytes: number): InputReport =>
     ({ name: s.label, segment_id: s.id, status, rows: s.record_count ?? 0, bytes })
-  const entries = await mapLimited(segments, FETCH_CONCURRENCY, async (s): Promise<InputReport | CompactionInput> => {
+  const entries = await mapLimited(segments, FETCH_CONCURRENCY, async (s): Promise<InputReport | JobInput> => {
     if (s.file_size !== undefined && s.file_size >= threshold) return notCompacted(s, 'already_compacted', s.file_size)
     let local
     try {
@@ -81,12 +82,18 @@ export async function readBundle (manifest: BundleManifest, ctx: BundleContext):
       }
       throw err instanceof CompactorError ? err.withDetails({ field: s.field }) : err
     }
-    if (local.bytes >= threshold) return notCompacted(s, 'already_compacted', local.bytes)
-    return { path: local.path, label: s.label, segmentId: s.id }
+    // a segment used in place comes open: its footer is read through that descriptor, which is then closed
+    try {
+      if (local.bytes >= threshold) return notCompacted(s, 'already_compacted', local.bytes)
+      const footer = local.handle ? await readFooterFigures(local.handle, s.label) : undefined
+      return { path: local.path, label: s.label, segmentId: s.id, bytes: local.bytes, identity: local.identity, footer }
+    } finally {
+      await local.handle?.close()
+    }
   })
 
   return {
-    inputs: entries.filter((e): e is CompactionInput => 'path' in e),
+    inputs: entries.filter((e): e is JobInput => 'path' in e),
     entries: entries.map(e => ('path' in e ? null : e)),
     frequencyMs: manifest.frequency_ms,
     recordsPerFile: manifest.records_per_file ?? ctx.defaultRecordsPerFile,

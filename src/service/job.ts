@@ -2,6 +2,7 @@
 // running it through the engine (in a compaction child, src/worker/).
 import { compact, type CompactionInput, type CompactionReport, type CompactionResult, type InputReport } from '../compaction/compact.ts'
 import { DROP_REASONS, type DropReason } from '../compaction/read.ts'
+import type { FooterFigures } from '../guard/footer.ts'
 import type { SegmentMeta } from '../compaction/write.ts'
 
 /** Where the compacted files go: streamed back (tar or one parquet file) or stored under a URL prefix. */
@@ -10,9 +11,15 @@ export type Delivery =
   | { readonly kind: 'parquet' }
   | { readonly kind: 'store', readonly urlPrefix: string, readonly collectorName: string }
 
+/** A segment to compact, as it was checked: its size, and its footer's figures when they were read already (through the descriptor it was checked on). */
+export interface JobInput extends CompactionInput {
+  readonly bytes?: number
+  readonly footer?: FooterFigures
+}
+
 export interface CompactionJob {
   /** The segments to compact, on local disk, in bundle order. */
-  readonly inputs: readonly CompactionInput[]
+  readonly inputs: readonly JobInput[]
   /**
    * Every segment of the bundle in order: null for the next of `inputs`, or the report of a segment
    * that is not compacted (already compacted, or missing and skipped).

@@ -1,12 +1,20 @@
 // What every storage scheme offers the service: check a segment URL without touching it, bring a
 // segment to local disk, check an output prefix before a compaction runs, and place an output file
 // under a prefix without ever replacing or removing a file already under its final name.
+import type { FileHandle } from 'node:fs/promises'
+import type { FileIdentity } from '../compaction/input-file.ts'
 import type { RequestTemp } from './temp.ts'
 
 /** A segment on local disk, ready for the engine. */
 export interface LocalSegment {
   readonly path: string
   readonly bytes: number
+  /**
+   * A segment used in place (`file:`) comes opened and checked: read it through `handle` (the caller
+   * closes it), and let another process open `path` only as the file `identity` names.
+   */
+  readonly handle?: FileHandle
+  readonly identity?: FileIdentity
 }
 
 export interface SegmentStore {
