@@ -74,6 +74,12 @@ const RAW_PARSERS: Partial<ParquetParsers> = {
 
 const INT64_MAX = 2n ** 63n - 1n
 
+/**
+ * Largest |chq_timestamp| (ms) accepted: its bucket at any frequency (at most an hour) times 10^6,
+ * the output's chq_tsns, still fits a signed 64-bit integer (the year 2262). Beyond it: bad_key.
+ */
+export const MAX_TIMESTAMP_MS = Math.floor(Number(2n ** 63n - 1n) / 1e6) - 3_600_000
+
 /** Unwanted bytes between two wanted column chunks that one read still spans. */
 const MAX_READ_GAP = 256 * 1024
 
@@ -509,8 +515,8 @@ function parseKeys (raw: Map<string, CarriedColumn>, length: number, tab: Tab): 
     const hi = words[2 * i + 1]
     const v = hi * 4294967296 + (words[2 * i] >>> 0)
     ts[i] = v
-    // safe integers only: |v| < 2^53 means the high word is within +-2^21
-    if (status[i] === USABLE && (hi >= 0x200000 || hi < -0x200000 || (hi === -0x200000 && words[2 * i] === 0))) status[i] = BAD_KEY
+    // exact below 2^53, and only compared with a bound far below it
+    if (status[i] === USABLE && !(v >= -MAX_TIMESTAMP_MS && v <= MAX_TIMESTAMP_MS)) status[i] = BAD_KEY
   }
   return { length, status, names, tid, tidWords: new Int32Array(tid.buffer), ts, unsignedTid }
 }

@@ -6,6 +6,7 @@ import { parquetMetadata } from 'hyparquet'
 import { compact, type CompactionResult } from '../../src/compaction/compact.ts'
 import { SketchAccumulator, encodeValue } from '../../src/compaction/ddsketch.ts'
 import { ROLLUP_COLUMNS } from '../../src/compaction/schema.ts'
+import { MAX_TIMESTAMP_MS } from '../../src/compaction/read.ts'
 import { duck, lit } from '../support/duckdb.ts'
 import { sketchOf, writeSegment, type RowSpec, type SegmentOptions } from '../support/segments.ts'
 
@@ -146,6 +147,23 @@ t.test('tids compare as signed 64-bit integers and names by UTF-8 bytes', async 
   ])
   t.same(rows.filter(r => r.metric_name === 'n').map(r => r.chq_tid), [...tids].sort((a, b) => (a < b ? -1 : 1)))
   t.same(rows.filter(r => r.metric_name !== 'n').map(r => r.metric_name), ['\uFF61', '\u{1F600}'])
+})
+
+t.test('a timestamp whose chq_tsns would not fit int64 is bad_key; the largest accepted ones are written exactly', async t => {
+  const { rows, report } = await run(t, [[
+    { name: 'late', tid: 1n, ts: -MAX_TIMESTAMP_MS - 1, values: [1] },
+    { name: 'late', tid: 1n, ts: -MAX_TIMESTAMP_MS, values: [1] },
+    { name: 'late', tid: 1n, ts: 0, values: [1] },
+    { name: 'late', tid: 1n, ts: MAX_TIMESTAMP_MS, values: [1] },
+    { name: 'late', tid: 1n, ts: MAX_TIMESTAMP_MS + 1, values: [1] },
+    { name: 'late', tid: 1n, ts: 2n ** 62n, values: [1] },
+  ]], { frequencyMs: 3_600_000 })
+  t.equal(report.dropped.bad_key, 3)
+  const hour = 3_600_000n
+  const floor = (v: bigint): bigint => v - (((v % hour) + hour) % hour)
+  const kept = [-BigInt(MAX_TIMESTAMP_MS), 0n, BigInt(MAX_TIMESTAMP_MS)].map(floor)
+  t.same(rows.map(r => BigInt(r.chq_timestamp as number)), kept)
+  t.same(rows.map(r => r.chq_tsns), kept.map(v => v * 1_000_000n), 'chq_tsns is the bucket in ns, not wrapped')
 })
 
 t.test('output splits at records_per_file, only between series', async t => {
