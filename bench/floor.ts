@@ -8,15 +8,15 @@
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
-import { Aggregator } from '../src/compaction/aggregate.ts'
+import { Aggregator } from '../src/compaction/merge/aggregate.ts'
 import { DEFAULT_RECORDS_PER_FILE, FREQUENCIES, outputSchema } from '../src/compaction/compact.ts'
-import { OutputRows } from '../src/compaction/output.ts'
+import { OutputRows } from '../src/compaction/write/output-rows.ts'
 import { MemoryAccount } from '../src/compaction/account.ts'
-import { readBatch, USABLE } from '../src/compaction/read.ts'
+import { readBatch, USABLE } from '../src/compaction/read/batch-reader.ts'
 import { ENGINE_COLUMNS } from '../src/compaction/schema.ts'
-import { openSegment, type Segment } from '../src/compaction/segment.ts'
-import { prepareSegmentFile, type OutputColumn } from '../src/compaction/write.ts'
-import { FileWriters } from '../src/compaction/writers.ts'
+import { openSegment, type Segment } from '../src/compaction/read/segment.ts'
+import { prepareSegmentFile, type OutputColumn } from '../src/compaction/write/segment-file.ts'
+import { FileWriters } from '../src/compaction/write/file-writers.ts'
 
 /** What one floor pass did. */
 export interface FloorResult {

@@ -6,8 +6,8 @@
 // column and nothing per statistic. The engine validates the whole footer again in the worker.
 import type { FileHandle } from 'node:fs/promises'
 import { CompactorError } from '../errors.ts'
-import { openInput } from '../compaction/input-file.ts'
-import { MAX_FOOTER_BYTES, MAX_ROW_GROUP_ROWS } from '../compaction/segment.ts'
+import { openInput } from '../compaction/read/input-file.ts'
+import { MAX_FOOTER_BYTES, MAX_ROW_GROUP_ROWS } from '../compaction/read/segment.ts'
 
 export interface FooterFigures {
   readonly rows: number

@@ -4,7 +4,7 @@
 // children, pressure) and the children's kill counts are read from the service when scraped.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client'
 import type { CompactionReport } from '../compaction/compact.ts'
-import { DROP_REASONS } from '../compaction/read.ts'
+import { DROP_REASONS } from '../compaction/read/batch-reader.ts'
 import { CompactorError } from '../errors.ts'
 import type { MemoryBudget } from '../guard/budget.ts'
 import { PRESSURE_REASONS, type PressureProbe } from '../guard/pressure.ts'

@@ -2,7 +2,7 @@
 // allow-list) before anything is fetched, then each segment brought to local disk, unless it is
 // already compacted (>= 80 % of the target file size) or missing and the manifest allows skipping.
 import type { InputReport } from '../compaction/compact.ts'
-import { dateintRange } from '../compaction/aggregate.ts'
+import { dateintRange } from '../compaction/merge/aggregate.ts'
 import { CompactorError } from '../errors.ts'
 import { readFooterFigures } from '../guard/footer.ts'
 import type { Storage } from '../storage/index.ts'

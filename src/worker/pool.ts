@@ -7,7 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { CompactionResult } from '../compaction/compact.ts'
-import type { SegmentMeta } from '../compaction/write.ts'
+import type { SegmentMeta } from '../compaction/write/segment-file.ts'
 import { CompactorError } from '../errors.ts'
 import type { CompactionJob } from '../service/job.ts'
 import { pssBytes, rssBytes } from './memory.ts'

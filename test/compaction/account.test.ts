@@ -9,9 +9,9 @@ import { runInNewContext } from 'node:vm'
 import { MemoryAccount } from '../../src/compaction/account.ts'
 import { compact, outputSchema, type CompactionOptions } from '../../src/compaction/compact.ts'
 import { CompactorError } from '../../src/errors.ts'
-import { readBatch } from '../../src/compaction/read.ts'
+import { readBatch } from '../../src/compaction/read/batch-reader.ts'
 import { ENGINE_COLUMNS } from '../../src/compaction/schema.ts'
-import { openSegment } from '../../src/compaction/segment.ts'
+import { openSegment } from '../../src/compaction/read/segment.ts'
 import { writeSegment, type RowSpec } from '../support/segments.ts'
 
 // the service's compaction children run with --expose-gc, tap's node does not

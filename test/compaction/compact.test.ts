@@ -6,7 +6,7 @@ import { parquetMetadata } from 'hyparquet'
 import { compact, type CompactionResult } from '../../src/compaction/compact.ts'
 import { SketchAccumulator, encodeValue } from '../../src/compaction/ddsketch.ts'
 import { ROLLUP_COLUMNS } from '../../src/compaction/schema.ts'
-import { MAX_TIMESTAMP_MS } from '../../src/compaction/read.ts'
+import { MAX_TIMESTAMP_MS } from '../../src/compaction/read/batch-reader.ts'
 import { duck, lit } from '../support/duckdb.ts'
 import { sketchOf, writeSegment, type RowSpec, type SegmentOptions } from '../support/segments.ts'
 

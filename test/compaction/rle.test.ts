@@ -3,7 +3,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js'
-import { readHybrid } from '../../src/compaction/rle.ts'
+import { readHybrid } from '../../src/compaction/read/rle.ts'
 
 type Run = { kind: 'rle', value: number, count: number } | { kind: 'packed', values: number[] }
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { int64Column, metricTypeCode } from '../../src/compaction/write.ts'
+import { int64Column, metricTypeCode } from '../../src/compaction/write/segment-file.ts'
 
 t.test('int64 columns built from words equal exact BigInt products', async t => {
   fc.assert(fc.property(fc.array(fc.integer({ min: -(2 ** 43), max: 2 ** 43 }), { minLength: 1, maxLength: 50 }), values => {

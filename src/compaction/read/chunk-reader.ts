@@ -7,9 +7,9 @@ import { isUtf8 } from 'node:buffer'
 import { parquetHeader } from 'hyparquet/src/column.js'
 import { readHybrid } from './rle.ts'
 import type { ColumnMetaData, SchemaElement } from 'hyparquet'
-import { copyBytes } from './bytes.ts'
-import { MAX_PAGE_BYTES, readCompressors } from './codecs.ts'
-import type { Tab } from './account.ts'
+import { copyBytes } from '../bytes.ts'
+import { MAX_PAGE_BYTES, readCompressors } from '../codecs.ts'
+import type { Tab } from '../account.ts'
 
 /** A decoded column; `valid[i]` is 1 where row i has a value. */
 export type DecodedColumn =

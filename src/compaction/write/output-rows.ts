@@ -1,9 +1,9 @@
 // Output rows waiting to be written: one columnar buffer, filled group by group by the aggregator
 // and emptied a file at a time by the writer. Carried columns are not copied here: each row keeps
 // a reference to its group's first input row, and the writer gathers from it column by column.
-import { ROLLUP_COLUMNS } from './schema.ts'
-import type { SketchAccumulator } from './ddsketch.ts'
-import type { Batch } from './read.ts'
+import { ROLLUP_COLUMNS } from '../schema.ts'
+import type { SketchAccumulator } from '../ddsketch.ts'
+import type { Batch } from '../read/batch-reader.ts'
 
 const ROLLUPS = ROLLUP_COLUMNS.length
 const INITIAL_ROWS = 16_384

@@ -4,9 +4,9 @@
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js'
 import type { ColumnChunk, ParquetType, Statistics } from 'hyparquet'
 import type { Writer } from 'hyparquet-writer'
-import { copyBytes } from './bytes.ts'
-import { zstdCompress } from './codecs.ts'
-import { compareUtf8, type ColumnType } from './schema.ts'
+import { copyBytes } from '../bytes.ts'
+import { zstdCompress } from '../codecs.ts'
+import { compareUtf8, type ColumnType } from '../schema.ts'
 
 /** Values of one output column for a run of rows; `valid[i]` 0 marks a null (all present when absent). */
 export type ColumnValues =

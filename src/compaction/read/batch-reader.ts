@@ -4,13 +4,13 @@
 // dropped (DOMAIN.md section 4).
 import { isUtf8 } from 'node:buffer'
 import { parquetRead, type ParquetParsers } from 'hyparquet'
-import { asCompactorError } from '../errors.ts'
-import { Tab, withTab, type MemoryAccount } from './account.ts'
-import { validUtf8 } from './bytes.ts'
-import { UnsupportedChunk, checkForGeneralReader, emptyColumn, isText, readChunk, type DecodedColumn, type GeneralReaderNeed } from './chunk.ts'
-import { readCompressors } from './codecs.ts'
-import { MAX_INDEXABLE, checkSketch } from './ddsketch.ts'
-import { METRIC_NAME, ROLLUP_COLUMNS, ROLLUP_COUNT, ROLLUP_SUM, SKETCH, TID, TIMESTAMP, type ColumnType } from './schema.ts'
+import { asCompactorError } from '../../errors.ts'
+import { Tab, withTab, type MemoryAccount } from '../account.ts'
+import { validUtf8 } from '../bytes.ts'
+import { UnsupportedChunk, checkForGeneralReader, emptyColumn, isText, readChunk, type DecodedColumn, type GeneralReaderNeed } from './chunk-reader.ts'
+import { readCompressors } from '../codecs.ts'
+import { MAX_INDEXABLE, checkSketch } from '../ddsketch.ts'
+import { METRIC_NAME, ROLLUP_COLUMNS, ROLLUP_COUNT, ROLLUP_SUM, SKETCH, TID, TIMESTAMP, type ColumnType } from '../schema.ts'
 import type { Segment, SourceColumn } from './segment.ts'
 
 /** Row status codes: 0 is a usable row, every other value is a drop reason. */

@@ -4,15 +4,15 @@ import { renameSync, rmSync } from 'node:fs'
 import { fileWriter } from 'hyparquet-writer'
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
 import type { RowGroup, SchemaElement } from 'hyparquet'
-import { copyBytes } from './bytes.ts'
-import { writeColumnChunk, type ColumnValues } from './column.ts'
-import { ROW_ID_WIDTH, metricFingerprints, rowIdBytes } from './ids.ts'
-import { toText, valueAt, type Batch, type CarriedColumn } from './read.ts'
-import type { DecodedColumn } from './chunk.ts'
-import type { OutputRows } from './output.ts'
+import { copyBytes } from '../bytes.ts'
+import { writeColumnChunk, type ColumnValues } from './column-writer.ts'
+import { ROW_ID_WIDTH, metricFingerprints, rowIdBytes } from '../ids.ts'
+import { toText, valueAt, type Batch, type CarriedColumn } from '../read/batch-reader.ts'
+import type { DecodedColumn } from '../read/chunk-reader.ts'
+import type { OutputRows } from './output-rows.ts'
 import {
   METRIC_NAME, METRIC_TYPE, ROLLUP_COLUMNS, ROW_ID, SKETCH, TID, TIMESTAMP, TSNS, compareUtf8, type ColumnType,
-} from './schema.ts'
+} from '../schema.ts'
 
 /** A column of the output schema. */
 export interface OutputColumn {

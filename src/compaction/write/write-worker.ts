@@ -1,8 +1,8 @@
 // Worker thread that writes output files (encode pages, compress, write) while the main thread
 // goes on merging: one job at a time, in the order they come.
 import { parentPort } from 'node:worker_threads'
-import { writeParquetFile, type OutputColumn } from './write.ts'
-import type { ColumnValues } from './column.ts'
+import { writeParquetFile, type OutputColumn } from './segment-file.ts'
+import type { ColumnValues } from './column-writer.ts'
 
 /** A file for the worker to write. */
 export interface WriteJob {

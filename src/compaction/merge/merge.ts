@@ -1,10 +1,10 @@
 // K-way merge of the inputs on the sort key (metric_name in UTF-8 byte order, chq_tid and
 // chq_timestamp as signed 64-bit integers). Inputs that claim to be sorted but are not are found by
 // a key-only pre-scan and sorted in memory before they join the merge.
-import type { MemoryAccount } from './account.ts'
-import { readBatch, readKeys, USABLE, type Batch, type KeyColumns } from './read.ts'
-import { compareUtf8 } from './schema.ts'
-import type { Segment } from './segment.ts'
+import type { MemoryAccount } from '../account.ts'
+import { readBatch, readKeys, USABLE, type Batch, type KeyColumns } from '../read/batch-reader.ts'
+import { compareUtf8 } from '../schema.ts'
+import type { Segment } from '../read/segment.ts'
 
 /** Compares row i of a with row j of b by the sort key; both rows must be usable. */
 export function compareKeys (a: KeyColumns, i: number, b: KeyColumns, j: number): number {

@@ -1,12 +1,12 @@
 // Bucket truncation and group merge (DOMAIN.md section 4): consecutive rows, in sort order, with
 // equal (metric_name, chq_tid, bucket) become one output row. The first row supplies the other
 // columns; sketches are merged only for groups of two or more; count/sum/min/max merge exactly.
-import { SketchAccumulator } from './ddsketch.ts'
-import type { Batch } from './read.ts'
-import type { OutputRows } from './output.ts'
+import { SketchAccumulator } from '../ddsketch.ts'
+import type { Batch } from '../read/batch-reader.ts'
+import type { OutputRows } from '../write/output-rows.ts'
 import {
   PERCENTILES, ROLLUP_AVG, ROLLUP_COLUMNS, ROLLUP_COUNT, ROLLUP_FIRST_PERCENTILE, ROLLUP_MAX, ROLLUP_MIN, ROLLUP_SUM,
-} from './schema.ts'
+} from '../schema.ts'
 
 /** The bucket a timestamp falls in: floor(ts / period) * period, exact for safe integers. */
 export function bucketOf (ts: number, periodMs: number): number {

@@ -3,9 +3,9 @@
 import type { FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parquetMetadata, type FileMetaData, type SchemaElement, type AsyncBuffer } from 'hyparquet'
-import { CompactorError, asCompactorError } from '../errors.ts'
+import { CompactorError, asCompactorError } from '../../errors.ts'
 import { openInput, type FileIdentity } from './input-file.ts'
-import { currentName, type ColumnType } from './schema.ts'
+import { currentName, type ColumnType } from '../schema.ts'
 
 /** One physical column of a segment: its current name and the engine type of its values in this file. */
 export interface SourceColumn {

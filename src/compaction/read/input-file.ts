@@ -5,7 +5,7 @@
 // (its device and inode, checked by another process) refuses any other under the same name.
 import { constants } from 'node:fs'
 import { open, readlink, type FileHandle } from 'node:fs/promises'
-import { CompactorError } from '../errors.ts'
+import { CompactorError } from '../../errors.ts'
 
 /** A file's identity on this machine: what another process checked, whatever name it now has. */
 export interface FileIdentity {

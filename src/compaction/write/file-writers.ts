@@ -4,10 +4,10 @@
 // while it has files to write.
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { CompactorError } from '../errors.ts'
-import { writeParquetFile, type OutputColumn, type PreparedFile } from './write.ts'
+import { CompactorError } from '../../errors.ts'
+import { writeParquetFile, type OutputColumn, type PreparedFile } from './segment-file.ts'
 import type { WriteJob, WriteResult } from './write-worker.ts'
-import type { ColumnValues } from './column.ts'
+import type { ColumnValues } from './column-writer.ts'
 
 interface Waiter { resolve: (size: number) => void, reject: (err: Error) => void }
 
