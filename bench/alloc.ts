@@ -8,7 +8,7 @@ import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { compact } from '../src/compaction/compact.ts'
+import { compact } from '../src/compaction/index.ts'
 
 interface SamplingNode {
   callFrame: { functionName: string, url: string, lineNumber: number }

@@ -7,7 +7,7 @@
 import { mkdtempSync, readdirSync, rm, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DEFAULT_FREQUENCY_MS, DEFAULT_RECORDS_PER_FILE } from '../src/compaction/compact.ts'
+import { DEFAULT_FREQUENCY_MS, DEFAULT_RECORDS_PER_FILE } from '../src/compaction/index.ts'
 import { estimateBytes, inputFigures } from '../src/guard/estimate.ts'
 import { pssBytes } from '../src/worker/memory.ts'
 import { CompactionPool } from '../src/worker/pool.ts'

@@ -1,22 +1,14 @@
 // The floor: the compactor's own read and write path on the same rows, with no merge. Every row
 // group of every input is read with all columns (readBatch), its usable rows become output rows
-// 1:1 (the engine's single-row path) and are gathered and written as the compactor writes them (on
-// its writer thread), in files of the compactor's default size. With --threads N the inputs are
+// 1:1 (the engine's single-row path) and go through the engine's SegmentWriter as in a compaction
+// (files split between series at the default size, written on the writer thread). With --threads N the inputs are
 // split over N worker threads, each with its own writer.
 //
 //   node bench/floor.ts [--threads N] -o OUTDIR FILE...
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
-import { Aggregator } from '../src/compaction/merge/aggregate.ts'
-import { DEFAULT_RECORDS_PER_FILE, FREQUENCIES, outputSchema } from '../src/compaction/compact.ts'
-import { OutputRows } from '../src/compaction/write/output-rows.ts'
-import { MemoryAccount } from '../src/compaction/account.ts'
-import { readBatch, USABLE } from '../src/compaction/read/batch-reader.ts'
-import { ENGINE_COLUMNS } from '../src/compaction/schema.ts'
-import { openSegment, type Segment } from '../src/compaction/read/segment.ts'
-import { prepareSegmentFile, type OutputColumn } from '../src/compaction/write/segment-file.ts'
-import { FileWriters } from '../src/compaction/write/file-writers.ts'
+import { Aggregator, DEFAULT_RECORDS_PER_FILE, ENGINE_COLUMNS, FREQUENCIES, MemoryAccount, openSegment, outputSchema, readBatch, SegmentWriter, USABLE, type OutputColumn, type Segment } from '../src/compaction/index.ts'
 
 /** What one floor pass did. */
 export interface FloorResult {
@@ -39,51 +31,39 @@ interface FloorTask {
  * Reads the given inputs row group by row group and writes their usable rows back unchanged. Rows
  * go through the engine's Aggregator file by file: a file never holds one key twice, so every row
  * is a group of one and takes the compactor's single-row path (sketch and rollups passed through).
- * Files are gathered and written as the compactor does it: written on the writer thread while
- * reading goes on, one file in flight.
+ * The engine's SegmentWriter writes them, as in a compaction.
  */
 export async function floorPass (task: FloorTask): Promise<FloorResult> {
   const carry = task.schema.filter(c => !ENGINE_COLUMNS.has(c.name)).map(c => c.name)
   const unlimited = new MemoryAccount(Infinity)
-  const rows = new OutputRows()
+  const writer = new SegmentWriter({
+    outDir: task.outDir, schema: task.schema, recordsPerFile: DEFAULT_RECORDS_PER_FILE, segmentId: file => BigInt(task.firstId + file), parallel: true,
+  })
   // the finest bucket width: rows already on 10 s buckets stay apart
-  const aggregator = new Aggregator(FREQUENCIES[0], rows, null)
-  const writers = new FileWriters(task.outDir, task.schema, { parallel: true })
-  const result: FloorResult = { rows_in: 0, rows_out: 0, files_out: 0, sketch_merges: 0 }
-  let inFlight: Promise<void> = Promise.resolve()
-  const flush = async (): Promise<void> => {
-    const prepared = prepareSegmentFile(rows, rows.count, task.schema, BigInt(task.firstId + result.files_out))
-    result.files_out++
-    result.rows_out += prepared.n
-    rows.dropPrefix(prepared.n)
-    const previous = inFlight
-    const written = writers.write(prepared)
-    inFlight = previous.then(() => written).then(() => {})
-    inFlight.catch(() => {}) // surfaces where inFlight is awaited
-    await previous
-  }
+  const aggregator = new Aggregator(FREQUENCIES[0], writer.rows, null)
+  let rowsIn = 0
   try {
     for (const [i, path] of task.files.entries()) {
       const segment = await openSegment(path, i)
       try {
         for (let g = 0; g < segment.rowGroups.length; g++) {
           const batch = await readBatch(segment, g, g, carry, unlimited)
-          result.rows_in += batch.length
-          for (let r = 0; r < batch.length; r++) if (batch.status[r] === USABLE) aggregator.add(batch, r)
-          if (rows.count >= DEFAULT_RECORDS_PER_FILE) await flush()
+          rowsIn += batch.length
+          for (let r = 0; r < batch.length; r++) {
+            if (batch.status[r] === USABLE && aggregator.add(batch, r)) await writer.seriesEnded()
+          }
         }
         aggregator.finish()
       } finally {
         await segment.close()
       }
     }
-    if (rows.count > 0) await flush()
-  } finally {
-    await inFlight.catch(() => {}) // the shared writer thread finishes the file in flight
+    const files = await writer.finish()
+    return { rows_in: rowsIn, rows_out: files.reduce((n, f) => n + f.record_count, 0), files_out: files.length, sketch_merges: aggregator.stats.sketchMerges }
+  } catch (err) {
+    await writer.abort()
+    throw err
   }
-  await inFlight
-  result.sketch_merges = aggregator.stats.sketchMerges
-  return result
 }
 
 /** The union schema of the inputs, as the compactor computes it. */

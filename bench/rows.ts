@@ -1,5 +1,5 @@
 // Which (series, bucket) keys each generated segment holds, and the sketch of one row's values.
-import { SketchAccumulator } from '../src/compaction/ddsketch.ts'
+import { SketchAccumulator } from '../src/compaction/index.ts'
 import type { Metric } from './dataset.ts'
 import type { Prng } from './prng.ts'
 

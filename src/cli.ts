@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { CompactorError } from './errors.ts'
-import { compact, DEFAULT_FREQUENCY_MS, DEFAULT_RECORDS_PER_FILE, FREQUENCIES, type CompactionResult } from './compaction/compact.ts'
+import { checkFrequency, compact, DEFAULT_FREQUENCY_MS, DEFAULT_RECORDS_PER_FILE, FREQUENCIES, type CompactionResult } from './compaction/index.ts'
 import { toJson } from './json.ts'
 
 const USAGE = `usage: metric-compactor compact [--frequency-ms N] [--records-per-file N] [--dateint YYYYMMDD]
@@ -59,9 +59,11 @@ export async function main (argv: readonly string[], io = { out: process.stdout,
   }
   if (!values.out) return usageError(io.err, 'missing -o OUTDIR')
   if (positionals.length === 0) return usageError(io.err, 'no input files')
-  const frequencyMs = integerOption(values['frequency-ms'], DEFAULT_FREQUENCY_MS)
-  if (frequencyMs === null || !FREQUENCIES.includes(frequencyMs)) {
-    return fail(io.err, new CompactorError('CMP_ERR_BAD_FREQUENCY', `got '${values['frequency-ms']}'`))
+  let frequencyMs: number
+  try {
+    frequencyMs = checkFrequency(integerOption(values['frequency-ms'], DEFAULT_FREQUENCY_MS), values['frequency-ms'])
+  } catch (err) {
+    return fail(io.err, err as CompactorError)
   }
   const recordsPerFile = integerOption(values['records-per-file'], DEFAULT_RECORDS_PER_FILE)
   if (recordsPerFile === null || recordsPerFile < 1) return usageError(io.err, `--records-per-file must be a positive integer, got '${values['records-per-file']}'`)

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { availableParallelism, totalmem, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { CompactorError } from './errors.ts'
-import { DEFAULT_RECORDS_PER_FILE } from './compaction/compact.ts'
+import { DEFAULT_RECORDS_PER_FILE } from './compaction/index.ts'
 
 export interface HttpSourceConfig {
   /** Hosts segments may be fetched from (and redirected to): `host`, `host:port` or `*.domain`. */

@@ -11,7 +11,7 @@ export const ERRORS = {
   CMP_ERR_UNSUPPORTED_SCHEMA: { status: 400, message: 'the parquet schema cannot be compacted' },
   CMP_ERR_INPUT_NOT_FOUND: { status: 400, message: 'input not found' },
   CMP_ERR_NO_INPUTS: { status: 400, message: 'no input segments were given' },
-  CMP_ERR_BAD_FREQUENCY: { status: 400, message: 'frequency_ms must be one of 10000, 60000, 300000, 1200000, 3600000' },
+  CMP_ERR_BAD_FREQUENCY: { status: 400, message: 'frequency_ms is not one of the accepted bucket widths' },
   CMP_ERR_BAD_ARGUMENT: { status: 400, message: 'invalid argument' },
   CMP_ERR_OUTPUT: { status: 500, message: 'could not write the output' },
   CMP_ERR_INTERNAL: { status: 500, message: 'internal error' },

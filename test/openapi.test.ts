@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { cpuProfiling } from '../src/debug/thread-profile.ts'
 import { ERRORS } from '../src/errors.ts'
+import { DEFAULT_FREQUENCY_MS, FREQUENCIES } from '../src/compaction/index.ts'
 import { ContractChecker, DATEINT, ORG, multipart, testApp, twoSegments } from './support/http.ts'
 import type { App } from '../src/app.ts'
 
@@ -24,6 +25,12 @@ t.test('the document is OpenAPI 3.1 and every $ref in it resolves', async t => {
       for (const status of Object.keys(responses)) t.ok(contract.response(method, path, Number(status)), `${method} ${path} ${status} resolves`)
     }
   }
+})
+
+t.test('FrequencyMs is the engine\'s accepted bucket widths and default', async t => {
+  const schema = contract.schema('FrequencyMs') as { enum: number[], default: number }
+  t.same(schema.enum, FREQUENCIES)
+  t.equal(schema.default, DEFAULT_FREQUENCY_MS)
 })
 
 t.test('the Error schema lists exactly the catalog\'s codes', async t => {

@@ -1,25 +1,22 @@
-// The pipeline: inputs -> (validate footers, union schemas, check sort order) -> k-way merge ->
-// aggregate -> output files split between series -> segment metadata + a report that balances.
+// The pipeline: open the inputs (footers validated), the output schema (their union), the sort
+// check, then the merge loop (k-way merge -> aggregate -> the segment writer, which splits files
+// between series), finish, and a report that balances. read/, merge/ and write/ hold the stages.
 import { createHash } from 'node:crypto'
-import { rm } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { AsyncBuffer } from 'hyparquet'
 import { CompactorError } from '../errors.ts'
 import { MemoryAccount } from './account.ts'
-import { Aggregator, dateintRange } from './merge/aggregate.ts'
 import { segmentIdFor } from './ids.ts'
+import { Aggregator } from './merge/aggregate.ts'
 import { CursorHeap, SegmentCursor, isSorted } from './merge/merge.ts'
-import { OutputRows } from './write/output-rows.ts'
-import { DROP_REASONS, type Batch, type DropReason } from './read/batch-reader.ts'
-import { ENGINE_COLUMNS, FORCED_TYPES, compareNames, promote, type ColumnType } from './schema.ts'
+import { DROP_REASONS, type Batch } from './read/batch-reader.ts'
 import type { FileIdentity } from './read/input-file.ts'
 import { openSegment, type Segment } from './read/segment.ts'
-import { prepareSegmentFile, type OutputColumn, type SegmentMeta } from './write/segment-file.ts'
-import { FileWriters } from './write/file-writers.ts'
+import { buildReport, type Altered, type CompactionReport } from './report.ts'
+import { ENGINE_COLUMNS, FORCED_TYPES, compareNames, promote, type ColumnType } from './schema.ts'
+import { DEFAULT_FREQUENCY_MS, checkDateint, checkFrequency } from './time.ts'
+import type { OutputColumn, SegmentMeta } from './write/segment-file.ts'
+import { SegmentWriter } from './write/segment-writer.ts'
 
-/** Bucket widths a compaction accepts, in ms. */
-export const FREQUENCIES: readonly number[] = [10_000, 60_000, 300_000, 1_200_000, 3_600_000]
-export const DEFAULT_FREQUENCY_MS = 10_000
 export const DEFAULT_RECORDS_PER_FILE = 80_000
 /** Bytes read at a time to hash an input. */
 const HASH_READ_BYTES = 1 << 20
@@ -58,41 +55,6 @@ export interface CompactionOptions {
   readonly memoryLimitBytes?: number
 }
 
-export type InputStatus = 'compacted' | 'already_compacted' | 'missing_skipped'
-
-export interface InputReport {
-  name: string
-  segment_id?: string
-  status: InputStatus
-  rows: number
-  bytes: number
-  /** Compacted inputs: values of carried string columns whose invalid UTF-8 was replaced by U+FFFD. */
-  replaced_utf8?: number
-  /** Compacted inputs: rows whose unsigned 64-bit chq_tid was 2^63 or more, kept as the signed id of the same bits. */
-  unsigned_tid?: number
-}
-
-/** What a compaction did, row for row: rows_in = rows_aggregated + sum(dropped). */
-export interface CompactionReport {
-  frequency_ms: number
-  dateint: number | null
-  rows_in: number
-  rows_aggregated: number
-  rows_out: number
-  dropped: Record<DropReason, number>
-  rows_outside_dateint: number
-  /** Values of carried string columns whose bytes were not valid UTF-8, written with U+FFFD in their place. */
-  replaced_utf8: number
-  /** Rows whose chq_tid was an unsigned 64-bit value of 2^63 or more, kept as the signed id of the same 64 bits. */
-  unsigned_tid: number
-  sketch_merges: number
-  bytes_in: number
-  bytes_out: number
-  files_out: number
-  duration_ms: number
-  inputs: InputReport[]
-}
-
 export interface CompactionResult {
   files: SegmentMeta[]
   report: CompactionReport
@@ -101,21 +63,22 @@ export interface CompactionResult {
 /** Compacts the inputs into files in outDir; every input is opened and validated before any output. */
 export async function compact (options: CompactionOptions): Promise<CompactionResult> {
   const started = performance.now()
-  const frequencyMs = options.frequencyMs ?? DEFAULT_FREQUENCY_MS
+  const frequencyMs = checkFrequency(options.frequencyMs ?? DEFAULT_FREQUENCY_MS)
   const recordsPerFile = options.recordsPerFile ?? DEFAULT_RECORDS_PER_FILE
-  checkOptions(options, frequencyMs, recordsPerFile)
-  const day = options.dateint === undefined ? null : dateintRange(options.dateint)
+  checkOptions(options, recordsPerFile)
+  const day = options.dateint === undefined ? null : checkDateint(options.dateint)
   const account = new MemoryAccount(options.memoryLimitBytes ?? Infinity)
 
   const segments: Segment[] = []
-  const files: SegmentMeta[] = []
-  const begun: string[] = [] // every output file name begun, written or not
-  let inFlight: Promise<void> = Promise.resolve()
+  let writer: SegmentWriter | undefined
   try {
+    // open: every footer validated before anything is written
     for (const [i, input] of options.inputs.entries()) segments.push(await openSegment(input.path, i, input.label, input.identity))
+    // schema: the union of the inputs', with every engine column
     const schema = outputSchema(segments)
     const carry = schema.filter(c => !ENGINE_COLUMNS.has(c.name)).map(c => c.name)
     const asText = new Set(schema.filter(c => c.type === 'string' && !ENGINE_COLUMNS.has(c.name)).map(c => c.name))
+    // sort check: an input out of order is read whole and sorted
     const sorted: boolean[] = []
     for (const segment of segments) sorted.push(await isSorted(segment, account))
     const inputIds = await Promise.all(options.inputs.map(async (input, i) => input.segmentId ?? await contentHash(segments[i].file)))
@@ -133,36 +96,17 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
       options.onProgress?.(rowsRead, rowsTotal)
     }
 
-    const rows = new OutputRows()
-    const aggregator = new Aggregator(frequencyMs, rows, day)
-    // A file is gathered here, then written (on the writer thread) while merging goes on; at most
-    // one file is in flight, so memory holds two files' columns at most.
-    const writers = new FileWriters(options.outDir, schema, { parallel: options.parallelWrite ?? true })
-    const flush = async (n: number): Promise<void> => {
-      const prepared = prepareSegmentFile(rows, n, schema, segmentIdFor(bundleKey, inputIds, begun.length))
-      rows.dropPrefix(n)
-      begun.push(prepared.fileName)
-      const previous = inFlight
-      const written = writers.write(prepared)
-      written.catch(() => {}) // may fail while an earlier file is still being delivered: awaited below
-      inFlight = (async () => {
-        await previous
-        const file: SegmentMeta = { ...prepared.meta, file_size: await written }
-        files.push(file)
-        await options.onFile?.(file)
-      })()
-      inFlight.catch(() => {}) // a failure surfaces where inFlight is awaited, never as an unhandled rejection
-      await previous
-    }
-    // At a series boundary every buffered row belongs to a complete series: split only here.
-    const splitAtBoundary = async (): Promise<void> => {
-      if (rows.count > recordsPerFile) {
-        if (rows.seriesStart > 0) await flush(rows.seriesStart)
-        if (rows.count > recordsPerFile) await flush(rows.count)
-      }
-      rows.seriesStart = rows.count
-    }
+    writer = new SegmentWriter({
+      outDir: options.outDir,
+      schema,
+      recordsPerFile,
+      segmentId: file => segmentIdFor(bundleKey, inputIds, file),
+      parallel: options.parallelWrite ?? true,
+      onFile: options.onFile,
+    })
+    const aggregator = new Aggregator(frequencyMs, writer.rows, day)
 
+    // the merge loop: rows in key order, aggregated; files end only where a series does
     const heap = new CursorHeap()
     for (const segment of segments) {
       const cursor = new SegmentCursor(segment, sorted[segment.index], carry, account, onBatch, asText)
@@ -170,45 +114,30 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     }
     while (heap.size > 0) {
       const cursor = heap.top()
-      aggregator.add(cursor.batch!, cursor.row)
-      if (aggregator.seriesBoundary) {
-        aggregator.seriesBoundary = false
-        await splitAtBoundary()
-      }
+      if (aggregator.add(cursor.batch!, cursor.row)) await writer.seriesEnded()
       if (cursor.step() || await cursor.load()) heap.siftTop()
       else heap.popTop()
     }
     aggregator.finish()
-    await splitAtBoundary()
-    if (rows.count > 0) await flush(rows.count)
-    await inFlight
+    const files = await writer.finish()
 
-    const report = buildReport(options, segments, inputIds, frequencyMs, dropped, altered, aggregator, files, rowsRead, started)
+    const report = buildReport(options, segments, inputIds, frequencyMs, dropped, altered, aggregator.stats, files, rowsRead, started)
     if (report.rows_in !== rowsTotal || report.rows_in !== report.rows_aggregated + Object.values(report.dropped).reduce((a, b) => a + b, 0)) {
       throw new CompactorError('CMP_ERR_INTERNAL', 'the compaction report does not balance', { report })
     }
     return { files, report }
   } catch (err) {
-    // a failed compaction leaves no output behind: nothing partial can be registered (once the
-    // file being written has settled, so that it cannot appear after the clean-up)
-    await inFlight.catch(() => {})
-    await Promise.all(begun.flatMap(name => [name, name + '.partial']).map(name => rm(join(options.outDir, name), { force: true })))
+    await writer?.abort()
     throw err
   } finally {
     await Promise.all(segments.map(s => s.close()))
   }
 }
 
-function checkOptions (options: CompactionOptions, frequencyMs: number, recordsPerFile: number): void {
+function checkOptions (options: CompactionOptions, recordsPerFile: number): void {
   if (options.inputs.length === 0) throw new CompactorError('CMP_ERR_NO_INPUTS')
-  if (!FREQUENCIES.includes(frequencyMs)) {
-    throw new CompactorError('CMP_ERR_BAD_FREQUENCY', `got ${frequencyMs}`, { field: 'frequency_ms', value: frequencyMs })
-  }
   if (!(recordsPerFile === Infinity || (Number.isSafeInteger(recordsPerFile) && recordsPerFile > 0))) {
     throw new CompactorError('CMP_ERR_BAD_ARGUMENT', `records_per_file must be a positive integer, got ${recordsPerFile}`, { field: 'records_per_file' })
-  }
-  if (options.dateint !== undefined && dateintRange(options.dateint) === null) {
-    throw new CompactorError('CMP_ERR_BAD_ARGUMENT', `dateint must be a YYYYMMDD date, got ${options.dateint}`, { field: 'dateint' })
   }
 }
 
@@ -234,42 +163,4 @@ export async function contentHash (file: AsyncBuffer): Promise<string> {
     hash.update(new Uint8Array(await file.slice(start, Math.min(file.byteLength, start + HASH_READ_BYTES))))
   }
   return hash.digest('hex')
-}
-
-/** Values read and kept altered, per input: invalid UTF-8 replaced, unsigned tids read as signed. */
-interface Altered {
-  readonly replacedUtf8: Float64Array
-  readonly unsignedTid: Float64Array
-}
-
-function buildReport (options: CompactionOptions, segments: readonly Segment[], inputIds: readonly string[], frequencyMs: number,
-  dropped: Float64Array, altered: Altered, aggregator: Aggregator, files: readonly SegmentMeta[], rowsRead: number, started: number): CompactionReport {
-  const drops = {} as Record<DropReason, number>
-  for (let r = 1; r < DROP_REASONS.length; r++) drops[DROP_REASONS[r] as DropReason] = dropped[r]
-  const sum = (a: Float64Array): number => a.reduce((n, v) => n + v, 0)
-  return {
-    frequency_ms: frequencyMs,
-    dateint: options.dateint ?? null,
-    rows_in: rowsRead,
-    rows_aggregated: aggregator.stats.rowsAggregated,
-    rows_out: files.reduce((n, f) => n + f.record_count, 0),
-    dropped: drops,
-    rows_outside_dateint: aggregator.stats.rowsOutsideDateint,
-    replaced_utf8: sum(altered.replacedUtf8),
-    unsigned_tid: sum(altered.unsignedTid),
-    sketch_merges: aggregator.stats.sketchMerges,
-    bytes_in: segments.reduce((n, s) => n + s.byteLength, 0),
-    bytes_out: files.reduce((n, f) => n + f.file_size, 0),
-    files_out: files.length,
-    duration_ms: Math.round(performance.now() - started),
-    inputs: segments.map((s, i) => ({
-      name: s.label,
-      ...(options.inputs[i].segmentId === undefined ? {} : { segment_id: inputIds[i] }),
-      status: 'compacted' as const,
-      rows: s.numRows,
-      bytes: s.byteLength,
-      replaced_utf8: altered.replacedUtf8[i],
-      unsigned_tid: altered.unsignedTid[i],
-    })),
-  }
 }

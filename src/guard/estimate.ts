@@ -1,8 +1,7 @@
 // The memory a compaction is expected to need at its peak, from its inputs' parquet footers: what
 // it reserves from the budget before it starts. README "Memory guards" has the formula.
 import { basename } from 'node:path'
-import type { CompactionInput } from '../compaction/compact.ts'
-import { currentName } from '../compaction/schema.ts'
+import { currentName, type CompactionInput } from '../compaction/index.ts'
 import { readFooterFigures, type FooterFigures } from './footer.ts'
 
 /**

@@ -3,8 +3,7 @@
 // `metric_compactor_*`. Counters move when a compaction or a request ends; gauges (queues, budget,
 // children, pressure) and the children's kill counts are read from the service when scraped.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client'
-import type { CompactionReport } from '../compaction/compact.ts'
-import { DROP_REASONS } from '../compaction/read/batch-reader.ts'
+import { DROP_REASONS, type CompactionReport } from '../compaction/index.ts'
 import { CompactorError } from '../errors.ts'
 import type { MemoryBudget } from '../guard/budget.ts'
 import { PRESSURE_REASONS, type PressureProbe } from '../guard/pressure.ts'

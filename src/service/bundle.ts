@@ -1,8 +1,7 @@
 // A bundle manifest -> a compaction job: every segment URL checked (scheme, storage root, host
 // allow-list) before anything is fetched, then each segment brought to local disk, unless it is
 // already compacted (>= 80 % of the target file size) or missing and the manifest allows skipping.
-import type { InputReport } from '../compaction/compact.ts'
-import { dateintRange } from '../compaction/merge/aggregate.ts'
+import { checkDateint, type InputReport } from '../compaction/index.ts'
 import { CompactorError } from '../errors.ts'
 import { readFooterFigures } from '../guard/footer.ts'
 import type { Storage } from '../storage/index.ts'
@@ -44,7 +43,7 @@ const INT64_MAX = 2n ** 63n - 1n
 
 /** Resolves a validated manifest into a job; throws a catalogued error naming the field. */
 export async function readBundle (manifest: BundleManifest, ctx: BundleContext): Promise<CompactionJob> {
-  checkDateint(manifest.dateint)
+  checkDateint(manifest.dateint, 'CMP_ERR_BAD_REQUEST')
   const delivery: Delivery = manifest.output
     ? { kind: 'store', urlPrefix: manifest.output.url_prefix, collectorName: manifest.collector_name! }
     : { kind: ctx.format }
@@ -101,13 +100,6 @@ export async function readBundle (manifest: BundleManifest, ctx: BundleContext):
     dateint: manifest.dateint,
     instanceNum: manifest.instance_num,
     delivery,
-  }
-}
-
-/** Throws CMP_ERR_BAD_REQUEST unless dateint is a real YYYYMMDD day. */
-export function checkDateint (dateint: number): void {
-  if (dateintRange(dateint) === null) {
-    throw new CompactorError('CMP_ERR_BAD_REQUEST', `dateint must be a YYYYMMDD date, got ${dateint}`, { field: 'dateint' })
   }
 }
 

@@ -1,9 +1,7 @@
 // A compaction job: what a request asked for once its inputs are on local disk and validated, and
 // running it through the engine (in a compaction child, src/worker/).
-import { compact, type CompactionInput, type CompactionReport, type CompactionResult, type InputReport } from '../compaction/compact.ts'
-import { DROP_REASONS, type DropReason } from '../compaction/read/batch-reader.ts'
+import { compact, DROP_REASONS, type CompactionInput, type CompactionReport, type CompactionResult, type DropReason, type InputReport, type SegmentMeta } from '../compaction/index.ts'
 import type { FooterFigures } from '../guard/footer.ts'
-import type { SegmentMeta } from '../compaction/write/segment-file.ts'
 
 /** Where the compacted files go: streamed back (tar or one parquet file) or stored under a URL prefix. */
 export type Delivery =

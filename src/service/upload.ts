@@ -3,11 +3,11 @@
 // openapi.yaml's UploadForm.
 import type { Multipart } from '@fastify/multipart'
 import type { ValidateFunction } from 'ajv'
-import type { CompactionInput } from '../compaction/compact.ts'
+import { checkDateint, type CompactionInput } from '../compaction/index.ts'
 import type { UploadLimits } from '../config.ts'
 import { CompactorError } from '../errors.ts'
 import { check, type JsonSchema } from '../openapi.ts'
-import { checkDateint, checkRecordsPerFile } from './bundle.ts'
+import { checkRecordsPerFile } from './bundle.ts'
 import type { CompactionJob, Delivery } from './job.ts'
 import type { RequestTemp } from '../storage/temp.ts'
 
@@ -68,7 +68,7 @@ export async function readUpload (parts: AsyncIterable<Multipart>, ctx: UploadCo
   }
 
   const form = check<UploadForm>(ctx.validateForm, formObject(inputs, fields, ctx.formSchema))
-  if (form.dateint !== undefined) checkDateint(form.dateint)
+  if (form.dateint !== undefined) checkDateint(form.dateint, 'CMP_ERR_BAD_REQUEST')
   checkRecordsPerFile(form.records_per_file, ctx.delivery)
   return {
     inputs,

@@ -9,7 +9,7 @@ import { constants } from 'node:fs'
 import { link, mkdir, open, realpath, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { READ_FLAGS, checkInput, fdPath, openForReading, realPathOf } from '../compaction/read/input-file.ts'
+import { checkInput, fdPath, openForReading, READ_FLAGS, realPathOf } from '../compaction/index.ts'
 import { CompactorError } from '../errors.ts'
 import type { LocalSegment, SegmentStore } from './store.ts'
 

@@ -2,7 +2,7 @@
 // segment to local disk, check an output prefix before a compaction runs, and place an output file
 // under a prefix without ever replacing or removing a file already under its final name.
 import type { FileHandle } from 'node:fs/promises'
-import type { FileIdentity } from '../compaction/read/input-file.ts'
+import type { FileIdentity } from '../compaction/index.ts'
 import type { RequestTemp } from './temp.ts'
 
 /** A segment on local disk, ready for the engine. */

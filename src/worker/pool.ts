@@ -6,8 +6,7 @@
 // with back-off when children cannot be started. A child that stays grown after its job is recycled.
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { CompactionResult } from '../compaction/compact.ts'
-import type { SegmentMeta } from '../compaction/write/segment-file.ts'
+import type { CompactionResult, SegmentMeta } from '../compaction/index.ts'
 import { CompactorError } from '../errors.ts'
 import type { CompactionJob } from '../service/job.ts'
 import { pssBytes, rssBytes } from './memory.ts'

@@ -1,7 +1,6 @@
 // What the service and a compaction child say to each other over the IPC channel (Node's 'advanced'
 // serialization: structured clone, so bigints and byte arrays cross as they are).
-import type { CompactionResult } from '../compaction/compact.ts'
-import type { SegmentMeta } from '../compaction/write/segment-file.ts'
+import type { CompactionResult, SegmentMeta } from '../compaction/index.ts'
 import { CompactorError, type ErrorCode } from '../errors.ts'
 import type { CompactionJob } from '../service/job.ts'
 

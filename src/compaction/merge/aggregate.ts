@@ -2,28 +2,12 @@
 // equal (metric_name, chq_tid, bucket) become one output row. The first row supplies the other
 // columns; sketches are merged only for groups of two or more; count/sum/min/max merge exactly.
 import { SketchAccumulator } from '../ddsketch.ts'
+import { bucketOf } from '../time.ts'
 import type { Batch } from '../read/batch-reader.ts'
 import type { OutputRows } from '../write/output-rows.ts'
 import {
   PERCENTILES, ROLLUP_AVG, ROLLUP_COLUMNS, ROLLUP_COUNT, ROLLUP_FIRST_PERCENTILE, ROLLUP_MAX, ROLLUP_MIN, ROLLUP_SUM,
 } from '../schema.ts'
-
-/** The bucket a timestamp falls in: floor(ts / period) * period, exact for safe integers. */
-export function bucketOf (ts: number, periodMs: number): number {
-  const r = ts % periodMs
-  return r < 0 ? ts - r - periodMs : ts - r
-}
-
-/** The UTC day [start, end) in ms of a YYYYMMDD dateint, or null when it is not a real date. */
-export function dateintRange (dateint: number): [number, number] | null {
-  const y = Math.floor(dateint / 10000)
-  const m = Math.floor(dateint / 100) % 100
-  const d = dateint % 100
-  const start = Date.UTC(y, m - 1, d)
-  const day = new Date(start)
-  if (!Number.isInteger(dateint) || day.getUTCFullYear() !== y || day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return null
-  return [start, start + 86_400_000]
-}
 
 /** Counters the aggregation keeps for the report. */
 export interface AggregateStats {
@@ -37,8 +21,6 @@ const EXACT_SLOTS = [ROLLUP_COUNT, ROLLUP_SUM, ROLLUP_MIN, ROLLUP_MAX] as const
 
 /** Folds rows, fed in sort order, into output rows. */
 export class Aggregator {
-  /** Set when the row just added starts a new (name, tid) series; the caller clears it. */
-  seriesBoundary = false
   readonly stats: AggregateStats = { rowsAggregated: 0, rowsOutsideDateint: 0, sketchMerges: 0 }
 
   private readonly periodMs: number
@@ -65,8 +47,11 @@ export class Aggregator {
     this.day = dateint
   }
 
-  /** Adds one usable row; closes the open group first when the row starts another. */
-  add (batch: Batch, row: number): void {
+  /**
+   * Adds one usable row; closes the open group first when the row starts another. Returns true when
+   * the row starts a new (name, tid) series: every output row before it then belongs to a complete series.
+   */
+  add (batch: Batch, row: number): boolean {
     const bucket = bucketOf(batch.ts[row], this.periodMs)
     this.stats.rowsAggregated++
     if (this.day && (bucket < this.day[0] || bucket >= this.day[1])) this.stats.rowsOutsideDateint++
@@ -77,11 +62,17 @@ export class Aggregator {
         first.names[this.firstRow] === batch.names[row]
       if (sameSeries && bucket === this.bucket) {
         this.addMember(batch, row)
-        return
+        return false
       }
       this.closeGroup()
-      if (!sameSeries) this.seriesBoundary = true
+      this.open(batch, row, bucket)
+      return !sameSeries
     }
+    this.open(batch, row, bucket)
+    return false
+  }
+
+  private open (batch: Batch, row: number, bucket: number): void {
     this.first = batch
     this.firstRow = row
     this.bucket = bucket

@@ -11,8 +11,6 @@ const INITIAL_ROWS = 16_384
 /** A growable columnar buffer of output rows. */
 export class OutputRows {
   count = 0
-  /** First row of the series (name, tid) being written; rows before it are complete series. */
-  seriesStart = 0
   names: string[] = new Array<string>(INITIAL_ROWS)
   /**
    * Sketches made for rows (merged or rebuilt) live in one arena: row i's is
@@ -91,7 +89,6 @@ export class OutputRows {
     this.buckets.copyWithin(0, n, this.count)
     for (const column of this.rollups) column.copyWithin(0, n, this.count)
     this.count = rest
-    this.seriesStart = Math.max(0, this.seriesStart - n)
   }
 
   private grow (): void {
