@@ -1,4 +1,4 @@
-// DDSketch in the sketches-go v1.4 binary encoding (DOMAIN.md section 4): decode-and-merge into a
+// DDSketch in the sketches-go v1.4 binary encoding (docs/DOMAIN.md section 4): decode-and-merge into a
 // reusable accumulator, rollups and quantiles, and the canonical encoding, byte-identical to sketches-go.
 // Only the logarithmic mapping of relative accuracy 0.01 (offset 0) is accepted.
 

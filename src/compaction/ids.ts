@@ -1,5 +1,5 @@
 // Deterministic identities: segment ids from the bundle and its inputs, row ids (chq_id) from the
-// segment id and row position, and the metric-name fingerprints of DOMAIN.md section 5.
+// segment id and row position, and the metric-name fingerprints of docs/DOMAIN.md section 5.
 import { createHash } from 'node:crypto'
 
 const INT63_MASK = (1n << 63n) - 1n
@@ -71,7 +71,7 @@ function fmix32 (h: number): number {
   return h
 }
 
-/** H(s) of DOMAIN.md section 5: h = 31*h + byte over the UTF-8 bytes, signed 64-bit wrap-around. */
+/** H(s) of docs/DOMAIN.md section 5: h = 31*h + byte over the UTF-8 bytes, signed 64-bit wrap-around. */
 export function fingerprint (s: string): bigint {
   let h = 0n
   for (const byte of Buffer.from(s, 'utf8')) h = BigInt.asIntN(64, 31n * h + BigInt(byte))

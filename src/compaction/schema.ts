@@ -36,7 +36,7 @@ export const ENGINE_COLUMNS: ReadonlySet<string> = new Set([METRIC_NAME, TID, TI
 
 const LEGACY_EXTRAS = new Set(['description', 'unit', 'scope_name', 'scope_url'])
 
-/** Translates a column name of either generation to its current name (DOMAIN.md section 2). */
+/** Translates a column name of either generation to its current name (docs/DOMAIN.md section 2). */
 export function currentName (name: string): string {
   if (name === '_cardinalhq.name') return METRIC_NAME
   if (name.startsWith('_cardinalhq.')) return 'chq_' + dotsToUnderscores(name.slice('_cardinalhq.'.length))
@@ -52,7 +52,7 @@ function dotsToUnderscores (s: string): string {
   return s.includes('.') ? s.replaceAll('.', '_') : s
 }
 
-/** The union of two column types (DOMAIN.md section 2): equal stays, strings win, int64+double is double. */
+/** The union of two column types (docs/DOMAIN.md section 2): equal stays, strings win, int64+double is double. */
 export function promote (a: ColumnType, b: ColumnType): ColumnType {
   if (a === b) return a
   if (a === 'string' || b === 'string' || a === 'bytes' || b === 'bytes' || a === 'bool' || b === 'bool') return 'string'

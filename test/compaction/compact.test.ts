@@ -1,4 +1,4 @@
-// The compaction semantics of DOMAIN.md sections 3-5 on small hand-written inputs, read back with DuckDB.
+// The compaction semantics of docs/DOMAIN.md sections 3-5 on small hand-written inputs, read back with DuckDB.
 import t, { type Test } from 'tap'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'

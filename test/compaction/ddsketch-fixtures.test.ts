@@ -1,4 +1,4 @@
-// The DDSketch codec against every sketch of the real lakerunner fixtures (DOMAIN.md section 4):
+// The DDSketch codec against every sketch of the real lakerunner fixtures (docs/DOMAIN.md section 4):
 // all decode, their stored rollups match, and the encoder reproduces the bytes sketches-go wrote.
 import t from 'tap'
 import { basename } from 'node:path'

@@ -1,4 +1,4 @@
-// The DDSketch codec (DOMAIN.md section 4): known vectors, the sketch-vectors fixture, decoder
+// The DDSketch codec (docs/DOMAIN.md section 4): known vectors, the sketch-vectors fixture, decoder
 // robustness against hostile bytes, and merge/encode properties.
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
@@ -288,7 +288,7 @@ t.test('hostile input', async t => {
   })
 })
 
-// The varfloat64 bytes of v, by the DOMAIN.md recipe in BigInt: a reference for the codec's
+// The varfloat64 bytes of v, by the docs/DOMAIN.md recipe in BigInt: a reference for the codec's
 // 32-bit version, and a way to write counts the encoder refuses to produce (negative, infinite, NaN).
 function varfloat (v: number): Uint8Array {
   const view = new DataView(new ArrayBuffer(8))

@@ -1,4 +1,4 @@
-// The real lakerunner segments give exactly the figures of DOMAIN.md section 6, checked on the
+// The real lakerunner segments give exactly the figures of docs/DOMAIN.md section 6, checked on the
 // outputs with DuckDB, an independent reader.
 import t from 'tap'
 import { readFile } from 'node:fs/promises'
@@ -25,7 +25,7 @@ const EXPECTED: Record<string, Expected> = {
   'work-23924665': { files: 5, rowsIn: 47, rowsOut: 47, nonfinite: 0, countSum: 214809, firstBucket: 1756492800000, lastBucket: 1756492810000 },
 }
 
-t.test('every fixture folder compacts to the figures of DOMAIN.md section 6', needsFixtures, async t => {
+t.test('every fixture folder compacts to the figures of docs/DOMAIN.md section 6', needsFixtures, async t => {
   const folders = fixtureFolders()
   t.same([...folders.keys()].sort(), Object.keys(EXPECTED).sort(), 'the fixture folders are the ones the spec lists')
   for (const [folder, paths] of folders) {

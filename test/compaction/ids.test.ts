@@ -6,7 +6,7 @@ function rowIds (segmentId: bigint, n: number): string[] {
   return Array.from({ length: n }, (_, i) => Buffer.from(bytes.subarray(i * ROW_ID_WIDTH, (i + 1) * ROW_ID_WIDTH)).toString('latin1'))
 }
 
-t.test('fingerprints match the DOMAIN.md vectors', async t => {
+t.test('fingerprints match the docs/DOMAIN.md vectors', async t => {
   t.equal(fingerprint('metric_name:.*'), -4454695143127170692n)
   t.equal(fingerprint('metric_name:cpu_usage'), -6833194177026551670n)
 })

@@ -34,7 +34,7 @@ t.test('current names pass through unchanged', async t => {
   }
 })
 
-t.test('type union follows DOMAIN.md promotion rules', async t => {
+t.test('type union follows docs/DOMAIN.md promotion rules', async t => {
   t.equal(promote('int64', 'int64'), 'int64')
   t.equal(promote('int64', 'double'), 'double')
   t.equal(promote('double', 'int64'), 'double')

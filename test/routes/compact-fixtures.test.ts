@@ -1,5 +1,5 @@
 // The real lakerunner fixtures through POST /compact, as uploads and as a bundle manifest: the same
-// files and figures as the CLI on the same files (DOMAIN.md section 6). Skipped, saying why, when the
+// files and figures as the CLI on the same files (docs/DOMAIN.md section 6). Skipped, saying why, when the
 // fixtures are absent; compact.test.ts covers the same on generated data.
 import t from 'tap'
 import { readFile, readdir } from 'node:fs/promises'
@@ -11,7 +11,7 @@ import { ContractChecker, ORG, assertNoTempFiles, multipart, readTar, testApp } 
 
 const contract = new ContractChecker()
 
-/** The DOMAIN.md section 6 figures at frequency_ms 10000. */
+/** The docs/DOMAIN.md section 6 figures at frequency_ms 10000. */
 const FIGURES: Record<string, { rowsIn: number, rowsOut: number }> = {
   'compact-test-0001': { rowsIn: 2732, rowsOut: 2729 },
   'compact-test-0002': { rowsIn: 6719, rowsOut: 6719 },
@@ -53,7 +53,7 @@ t.test('uploads of each fixture folder: the same files, bytes and figures as the
     t.same(manifest.files, expected.manifest.files, `${folder}: same segment metadata`)
     t.same(figures(manifest.report), figures(expected.manifest.report), `${folder}: same report`)
     for (const entry of entries.slice(0, -1)) t.ok(entry.data.equals(expected.bytes.get(entry.name)!), `${folder}/${entry.name}: same bytes`)
-    if (FIGURES[folder]) t.match(manifest.report, { rows_in: FIGURES[folder].rowsIn, rows_out: FIGURES[folder].rowsOut }, `${folder}: DOMAIN.md figures`)
+    if (FIGURES[folder]) t.match(manifest.report, { rows_in: FIGURES[folder].rowsIn, rows_out: FIGURES[folder].rowsOut }, `${folder}: docs/DOMAIN.md figures`)
     await assertNoTempFiles(t, app)
   }
 })

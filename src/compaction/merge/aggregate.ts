@@ -1,4 +1,4 @@
-// Bucket truncation and group merge (DOMAIN.md section 4): consecutive rows, in sort order, with
+// Bucket truncation and group merge (docs/DOMAIN.md section 4): consecutive rows, in sort order, with
 // equal (metric_name, chq_tid, bucket) become one output row. The first row supplies the other
 // columns; sketches are merged only for groups of two or more; count/sum/min/max merge exactly.
 import { SketchAccumulator } from '../ddsketch.ts'

@@ -1,7 +1,7 @@
 // Parquet -> columnar batches, a row group at a time: key columns parsed to their forced types,
 // rollups into Float64Arrays, sketches as one byte buffer with offsets, every other column kept
 // decoded (dictionary + indices for strings). Each row gets a status: usable, or the reason it is
-// dropped (DOMAIN.md section 4).
+// dropped (docs/DOMAIN.md section 4).
 import { isUtf8 } from 'node:buffer'
 import { parquetRead, type ParquetParsers } from 'hyparquet'
 import { asCompactorError } from '../../errors.ts'

@@ -1,5 +1,5 @@
 // Output rows -> one ZSTD parquet file (current column names, sorted by name, all optional,
-// statistics on) and the segment metadata a lake registers it with (DOMAIN.md section 5).
+// statistics on) and the segment metadata a lake registers it with (docs/DOMAIN.md section 5).
 import { renameSync, rmSync } from 'node:fs'
 import { fileWriter } from 'hyparquet-writer'
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
@@ -20,7 +20,7 @@ export interface OutputColumn {
   readonly type: ColumnType
 }
 
-/** What the caller registers for one output file (DOMAIN.md section 5). */
+/** What the caller registers for one output file (docs/DOMAIN.md section 5). */
 export interface SegmentMeta {
   segment_id: bigint
   file_name: string
@@ -43,7 +43,7 @@ const METRIC_TYPE_CODES: ReadonlyMap<string, number> = new Map([
   ['gauge', 1], ['sum', 2], ['counter', 2], ['count', 2], ['histogram', 3], ['exponential_histogram', 4], ['summary', 5],
 ])
 
-/** The numeric metric type of DOMAIN.md section 5: gauge 1, sum/counter/count 2, histogram 3, ... else 0. */
+/** The numeric metric type of docs/DOMAIN.md section 5: gauge 1, sum/counter/count 2, histogram 3, ... else 0. */
 export function metricTypeCode (type: unknown): number {
   return typeof type === 'string' ? METRIC_TYPE_CODES.get(type.toLowerCase()) ?? 0 : 0
 }
