@@ -9,9 +9,11 @@ import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ParquetWriter, fileWriter } from 'hyparquet-writer'
-import type { DecodedArray, SchemaElement } from 'hyparquet'
+import type { DecodedArray } from 'hyparquet'
 import { SketchAccumulator } from '../src/compaction/ddsketch.ts'
 import { zstdCompress } from '../src/compaction/codecs.ts'
+import { parquetSchema } from '../src/compaction/parquet.ts'
+import { ROLLUP_COLUMNS } from '../src/compaction/schema.ts'
 import { buildModel, FIXED_COLUMN_COUNT, type Model } from './dataset.ts'
 import { Prng } from './prng.ts'
 import { DATA_ROOT, dataOptionsFor, type DataOptions } from './profiles.ts'
@@ -24,7 +26,6 @@ export const START_MS = Date.UTC(2025, 9, 15)
 /** The file that describes a complete data set; written last. */
 export const DATASET_FILE = 'dataset.json'
 
-const ROLLUPS = ['count', 'sum', 'avg', 'min', 'max', 'p25', 'p50', 'p75', 'p90', 'p95', 'p99'] as const
 const CUSTOMER_ID = '2d5d1c2e-7a5b-4c1f-9a3e-6f0b8e4d2c11'
 const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'
 
@@ -112,8 +113,8 @@ function segmentColumns (model: Model, rows: SegmentRows, options: DataOptions, 
   const tsns = new BigInt64Array(n)
   const ids = new Array<string>(n)
   const sketches = new Array<Uint8Array>(n)
-  const rollups = ROLLUPS.map(() => new Float64Array(n))
-  const scratch = new Float64Array(ROLLUPS.length)
+  const rollups = ROLLUP_COLUMNS.map(() => new Float64Array(n))
+  const scratch = new Float64Array(ROLLUP_COLUMNS.length)
   for (let i = 0; i < n; i++) {
     const s = rows.series[i]
     tidOut[2 * i] = tidWords[2 * s]
@@ -126,7 +127,7 @@ function segmentColumns (model: Model, rows: SegmentRows, options: DataOptions, 
     fillSketch(acc, rng, metrics[seriesMetric[s]], seriesScale[s])
     sketches[i] = acc.encode()
     acc.rollups(scratch)
-    for (let r = 0; r < ROLLUPS.length; r++) rollups[r][i] = scratch[r]
+    for (let r = 0; r < ROLLUP_COLUMNS.length; r++) rollups[r][i] = scratch[r]
   }
   const columns: Column[] = [
     { name: 'metric_name', type: 'string', data: perMetric(m => metrics[m].name) },
@@ -142,7 +143,7 @@ function segmentColumns (model: Model, rows: SegmentRows, options: DataOptions, 
     { name: 'chq_scope_url', type: 'string', data: perMetric(m => metrics[m].scopeUrl) },
     { name: 'chq_id', type: 'string', data: ids },
     { name: 'chq_sketch', type: 'bytes', data: sketches },
-    ...ROLLUPS.map((r, k) => ({ name: `chq_rollup_${r}`, type: 'double' as const, data: rollups[k] })),
+    ...ROLLUP_COLUMNS.map((name, k) => ({ name, type: 'double' as const, data: rollups[k] })),
   ]
   for (const attribute of model.attributes) {
     const values = new Array<string | null>(n)
@@ -166,16 +167,7 @@ function rowId (rng: Prng): string {
 }
 
 async function writeColumns (path: string, columns: readonly Column[], rowGroupSize: number): Promise<void> {
-  const schema: SchemaElement[] = [{ name: 'schema', num_children: columns.length }]
-  for (const { name, type } of columns) {
-    const element: SchemaElement = { name, repetition_type: 'OPTIONAL' }
-    if (type === 'string') Object.assign(element, { type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } })
-    else if (type === 'bytes') element.type = 'BYTE_ARRAY'
-    else if (type === 'int64') element.type = 'INT64'
-    else element.type = 'DOUBLE'
-    schema.push(element)
-  }
-  const writer = new ParquetWriter({ writer: fileWriter(path), schema, codec: 'ZSTD', compressors: { ZSTD: zstdCompress } })
+  const writer = new ParquetWriter({ writer: fileWriter(path), schema: parquetSchema(columns), codec: 'ZSTD', compressors: { ZSTD: zstdCompress } })
   await writer.write({ columnData: columns.map(c => ({ name: c.name, data: c.data })), rowGroupSize })
   await writer.finish()
 }

@@ -1,5 +1,48 @@
-// Copying and checking byte ranges without creating a view object per range (subarray allocates):
-// the per-row copies of sketches and values, and UTF-8 checks, stay allocation-free.
+// Bytes without a view object per range (subarray allocates): copying and checking ranges, so that
+// the per-row copies of sketches and values and the UTF-8 checks stay allocation-free, and the one
+// growable buffer (page bodies, the sketch arena, a decoded byte-string column).
+
+/**
+ * A growable byte buffer: bytes[0, length) hold what was written, and writers write at `length`
+ * after ensure(). It grows to twice its capacity, or to what is needed when that is more. `onGrow`,
+ * when given, hears the new capacity and the old one before the new bytes are allocated: it may
+ * charge them to a memory account, and throw to refuse them.
+ */
+export class ByteBuffer {
+  bytes: Uint8Array
+  length = 0
+  private readonly onGrow: ((capacity: number, previous: number) => void) | undefined
+
+  constructor (capacity: number, onGrow?: (capacity: number, previous: number) => void) {
+    this.bytes = new Uint8Array(capacity)
+    this.onGrow = onGrow
+  }
+
+  /** Makes room for n more bytes at `length`. */
+  ensure (n: number): void {
+    if (this.length + n > this.bytes.length) this.grow(this.length + n)
+  }
+
+  /** Empties the buffer; its capacity stays. */
+  reset (): void {
+    this.length = 0
+  }
+
+  /** Drops bytes [0, n), moving the rest to the front. */
+  dropPrefix (n: number): void {
+    this.bytes.copyWithin(0, n, this.length)
+    this.length -= n
+  }
+
+  /** Replaces the bytes with a larger copy of at least `needed` bytes. */
+  protected grow (needed: number): void {
+    const capacity = Math.max(this.bytes.length * 2, needed)
+    this.onGrow?.(capacity, this.bytes.length)
+    const bytes = new Uint8Array(capacity)
+    bytes.set(this.bytes.subarray(0, this.length))
+    this.bytes = bytes
+  }
+}
 
 /** Copies src[start, end) to dst at `at`; returns the end position in dst. */
 export function copyBytes (dst: Uint8Array, at: number, src: Uint8Array, start: number, end: number): number {

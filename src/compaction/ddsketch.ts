@@ -1,6 +1,7 @@
 // DDSketch in the sketches-go v1.4 binary encoding (docs/DOMAIN.md section 4): decode-and-merge into a
 // reusable accumulator, rollups and quantiles, and the canonical encoding, byte-identical to sketches-go.
 // Only the logarithmic mapping of relative accuracy 0.01 (offset 0) is accepted.
+import { PERCENTILES, ROLLUP_AVG, ROLLUP_COUNT, ROLLUP_FIRST_PERCENTILE, ROLLUP_MAX, ROLLUP_MIN, ROLLUP_SUM } from './schema.ts'
 
 /** Why a sketch was refused: it does not decode, or it uses another index mapping. */
 export type SketchErrorCode = 'bad_sketch' | 'unsupported_mapping'
@@ -15,10 +16,6 @@ export class SketchError extends Error {
     this.code = code
   }
 }
-
-/** The rollup slots `rollups()` fills, in order. */
-export const ROLLUP_ORDER = ['count', 'sum', 'avg', 'min', 'max', 'p25', 'p50', 'p75', 'p90', 'p95', 'p99'] as const
-const QUANTILES = [0.25, 0.5, 0.75, 0.9, 0.95, 0.99] as const
 
 // ---- Index mapping: logarithmic, gamma = 1.01 / 0.99, offset 0 ----
 
@@ -486,16 +483,16 @@ export class SketchAccumulator {
     return valueOf(this.positive.indexAtRank(rank - this.zero - negatives))
   }
 
-  /** Fills out[0..10] with the rollups in ROLLUP_ORDER. */
+  /** Fills out with the rollups, a slot per column of ROLLUP_COLUMNS (schema.ts). */
   rollups (out: Float64Array): void {
     const count = this.count()
     const sum = this.sum()
-    out[0] = count
-    out[1] = sum
-    out[2] = sum / count
-    out[3] = this.min()
-    out[4] = this.max()
-    for (let k = 0; k < QUANTILES.length; k++) out[5 + k] = this.quantile(QUANTILES[k])
+    out[ROLLUP_COUNT] = count
+    out[ROLLUP_SUM] = sum
+    out[ROLLUP_AVG] = sum / count
+    out[ROLLUP_MIN] = this.min()
+    out[ROLLUP_MAX] = this.max()
+    for (let k = 0; k < PERCENTILES.length; k++) out[ROLLUP_FIRST_PERCENTILE + k] = this.quantile(PERCENTILES[k])
   }
 
   /** The canonical sketches-go encoding: zero count, mapping, positive store, negative store. */

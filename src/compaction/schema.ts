@@ -11,18 +11,31 @@ export const SKETCH = 'chq_sketch'
 export const ROW_ID = 'chq_id'
 export const METRIC_TYPE = 'chq_metric_type'
 
-/** Rollup columns, in the order the engine keeps them (slot i of every rollup array). */
+/**
+ * The rollup columns, in the order the engine keeps them: slot i of every rollup array (a batch's,
+ * the output rows', what SketchAccumulator.rollups() fills) is ROLLUP_COLUMNS[i]. The only list of
+ * the rollups: the slot constants below are checked against it by the compiler, and the quantiles
+ * are read from the percentile columns' names.
+ */
 export const ROLLUP_COLUMNS = [
   'chq_rollup_count', 'chq_rollup_sum', 'chq_rollup_avg', 'chq_rollup_min', 'chq_rollup_max',
   'chq_rollup_p25', 'chq_rollup_p50', 'chq_rollup_p75', 'chq_rollup_p90', 'chq_rollup_p95', 'chq_rollup_p99',
 ] as const
-export const ROLLUP_COUNT = 0
-export const ROLLUP_SUM = 1
-export const ROLLUP_AVG = 2
-export const ROLLUP_MIN = 3
-export const ROLLUP_MAX = 4
-export const ROLLUP_FIRST_PERCENTILE = 5
-export const PERCENTILES = [0.25, 0.5, 0.75, 0.9, 0.95, 0.99] as const
+export type RollupColumn = typeof ROLLUP_COLUMNS[number]
+
+/** The slot of a rollup column in ROLLUP_COLUMNS, as a type: a slot constant that is not its column's position does not compile. */
+type SlotOf<C extends RollupColumn, Columns extends readonly unknown[] = typeof ROLLUP_COLUMNS, Before extends unknown[] = []> =
+  Columns extends readonly [infer First, ...infer Rest] ? (First extends C ? Before['length'] : SlotOf<C, Rest, [...Before, First]>) : never
+
+export const ROLLUP_COUNT: SlotOf<'chq_rollup_count'> = 0
+export const ROLLUP_SUM: SlotOf<'chq_rollup_sum'> = 1
+export const ROLLUP_AVG: SlotOf<'chq_rollup_avg'> = 2
+export const ROLLUP_MIN: SlotOf<'chq_rollup_min'> = 3
+export const ROLLUP_MAX: SlotOf<'chq_rollup_max'> = 4
+/** The first percentile slot: every slot from it on is a percentile, chq_rollup_p<hundredths>. */
+export const ROLLUP_FIRST_PERCENTILE: SlotOf<'chq_rollup_p25'> = 5
+/** The quantile of each percentile slot from ROLLUP_FIRST_PERCENTILE on, as its column names it (chq_rollup_p95: 0.95). */
+export const PERCENTILES: readonly number[] = ROLLUP_COLUMNS.slice(ROLLUP_FIRST_PERCENTILE).map(c => Number(c.slice('chq_rollup_p'.length)) / 100)
 
 /** Columns whose type is fixed whatever an input says, and which every output has. */
 export const FORCED_TYPES: ReadonlyMap<string, ColumnType> = new Map<string, ColumnType>([

@@ -7,7 +7,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import { CompactorError } from '../errors.ts'
 import { openInput } from '../compaction/read/input-file.ts'
-import { MAX_FOOTER_BYTES, MAX_ROW_GROUP_ROWS } from '../compaction/read/segment.ts'
+import { MAX_ROW_GROUP_ROWS, locateFooter } from '../compaction/parquet.ts'
 
 export interface FooterFigures {
   readonly rows: number
@@ -17,7 +17,6 @@ export interface FooterFigures {
   readonly largestRowGroupBytes: number
 }
 
-const MAGIC = 0x31524150 // "PAR1"
 /** Nesting deeper than any parquet footer: a hostile footer cannot recurse the stack away. */
 const MAX_DEPTH = 32
 
@@ -53,17 +52,13 @@ export async function readFooterFigures (source: string | FileHandle, label: str
 async function readFigures (handle: FileHandle, label: string): Promise<FooterFigures> {
   const bad = (why: string): CompactorError => new CompactorError('CMP_ERR_BAD_PARQUET', `${label}: ${why}`, { file: label })
   const size = (await handle.stat()).size
-  if (size < 12) throw bad(`too short for parquet (${size} bytes)`)
-  const tail = Buffer.alloc(8)
-  const head = Buffer.alloc(4)
-  await handle.read(tail, 0, 8, size - 8)
-  await handle.read(head, 0, 4, 0)
-  if (head.readUInt32LE(0) !== MAGIC || tail.readUInt32LE(4) !== MAGIC) throw bad('missing PAR1 magic')
-  const length = tail.readUInt32LE(0)
-  if (length > size - 12) throw bad(`footer claims ${length} bytes, file has ${size}`)
-  if (length > MAX_FOOTER_BYTES) throw bad(`footer of ${length} bytes exceeds the ${MAX_FOOTER_BYTES} limit`)
+  const { start, length } = await locateFooter(size, async (from, to) => {
+    const bytes = Buffer.alloc(to - from)
+    await handle.read(bytes, 0, bytes.length, from)
+    return bytes
+  }, label)
   const footer = Buffer.alloc(length)
-  const { bytesRead } = await handle.read(footer, 0, length, size - 8 - length)
+  const { bytesRead } = await handle.read(footer, 0, length, start)
   if (bytesRead !== length) throw bad('file shrank while being read')
   try {
     return footerFigures(footer)

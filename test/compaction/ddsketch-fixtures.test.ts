@@ -4,7 +4,8 @@ import t from 'tap'
 import { basename } from 'node:path'
 import { parquetReadObjects, asyncBufferFromFile } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
-import { ROLLUP_ORDER, SketchAccumulator, checkSketch } from '../../src/compaction/ddsketch.ts'
+import { SketchAccumulator, checkSketch } from '../../src/compaction/ddsketch.ts'
+import { ROLLUP_COLUMNS } from '../../src/compaction/schema.ts'
 import { fixtureFolders, needsFixtures } from '../helpers.ts'
 
 // Folders whose sketches sketches-go v1.4 wrote in its canonical form; the others hold older encodings.
@@ -20,8 +21,8 @@ function close (actual: number, expected: number, rel: number): boolean {
 t.test('every fixture sketch decodes, matches its rollups and re-encodes as sketches-go did', needsFixtures, async t => {
   const acc = new SketchAccumulator()
   const again = new SketchAccumulator()
-  const computed = new Float64Array(ROLLUP_ORDER.length)
-  const recomputed = new Float64Array(ROLLUP_ORDER.length)
+  const computed = new Float64Array(ROLLUP_COLUMNS.length)
+  const recomputed = new Float64Array(ROLLUP_COLUMNS.length)
   let sketches = 0
   for (const [folder, files] of fixtureFolders()) {
     let identical = 0
@@ -46,7 +47,7 @@ t.test('every fixture sketch decodes, matches its rollups and re-encodes as sket
         acc.rollups(computed)
         for (const k of CHECKED) {
           const stored = row[`rollup_${k}`]
-          const got = computed[ROLLUP_ORDER.indexOf(k)]
+          const got = computed[ROLLUP_COLUMNS.indexOf(`chq_rollup_${k}`)]
           if (stored === undefined || !close(got, stored, 1e-9)) problem(`rollup_${k} ${stored} but the sketch gives ${got}`)
         }
         const encoded = acc.encode()

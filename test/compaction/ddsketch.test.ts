@@ -3,7 +3,8 @@
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import { readFileSync } from 'node:fs'
-import { ROLLUP_ORDER, SketchAccumulator, SketchError, checkSketch, encodeValue } from '../../src/compaction/ddsketch.ts'
+import { SketchAccumulator, SketchError, checkSketch, encodeValue } from '../../src/compaction/ddsketch.ts'
+import { ROLLUP_COLUMNS, type RollupColumn } from '../../src/compaction/schema.ts'
 import { FIXTURES_DIR, needsFixtures } from '../helpers.ts'
 
 const MAPPING = '02fd4a815abf52f03f0000000000000000'
@@ -23,7 +24,7 @@ function sketchOf (values: readonly number[]): Uint8Array {
 }
 
 function rollupsOf (acc: SketchAccumulator): number[] {
-  const out = new Float64Array(ROLLUP_ORDER.length)
+  const out = new Float64Array(ROLLUP_COLUMNS.length)
   acc.rollups(out)
   return [...out]
 }
@@ -33,10 +34,13 @@ function close (actual: number, expected: number, rel = 1e-12): boolean {
   return Math.abs(actual - expected) <= rel * Math.abs(expected)
 }
 
-function checkRollups (t: Test, acc: SketchAccumulator, expected: Partial<Record<typeof ROLLUP_ORDER[number], number>>): void {
+/** A rollup by its short name (count, p50...). */
+type Rollup = RollupColumn extends `chq_rollup_${infer R}` ? R : never
+
+function checkRollups (t: Test, acc: SketchAccumulator, expected: Partial<Record<Rollup, number>>): void {
   const got = rollupsOf(acc)
   for (const [k, v] of Object.entries(expected)) {
-    const i = ROLLUP_ORDER.indexOf(k as typeof ROLLUP_ORDER[number])
+    const i = ROLLUP_COLUMNS.indexOf(`chq_rollup_${k as Rollup}`)
     t.ok(close(got[i], v), `${k}: ${got[i]} ~ ${v}`)
   }
 }
@@ -217,9 +221,9 @@ t.test('sketch-vectors.json: merged bytes and rollups', needsFixtures, async t =
       const acc = merge(...v.inputs.map(bytes))
       t.equal(hex(acc.encode()), v.merged.toLowerCase(), `${group}[${n}] merged bytes`)
       const got = rollupsOf(acc)
-      ROLLUP_ORDER.forEach((k, i) => {
-        const expected = v[`chq_rollup_${k}`] as number
-        if (!close(got[i], expected)) t.fail(`${group}[${n}] ${k}: ${got[i]} != ${expected}`)
+      ROLLUP_COLUMNS.forEach((column, i) => {
+        const expected = v[column] as number
+        if (!close(got[i], expected)) t.fail(`${group}[${n}] ${column}: ${got[i]} != ${expected}`)
       })
       const reversed = merge(...[...v.inputs].reverse().map(bytes))
       t.equal(hex(reversed.encode()), v.merged.toLowerCase(), `${group}[${n}] merges in any order`)

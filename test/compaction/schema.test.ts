@@ -1,6 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { compareUtf8, currentName, promote } from '../../src/compaction/schema.ts'
+import { PERCENTILES, ROLLUP_COLUMNS, ROLLUP_FIRST_PERCENTILE, compareUtf8, currentName, promote } from '../../src/compaction/schema.ts'
 
 t.test('legacy column names translate to current names', async t => {
   const cases: Array<[string, string]> = [
@@ -53,4 +53,9 @@ t.test('names compare in UTF-8 byte order, not UTF-16 order', async t => {
     const expected = Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')))
     return Math.sign(compareUtf8(a, b)) === expected
   }), { numRuns: 2000 })
+})
+
+t.test('the percentile slots take their quantiles from their column names', async t => {
+  t.same(PERCENTILES, [0.25, 0.5, 0.75, 0.9, 0.95, 0.99])
+  t.equal(ROLLUP_FIRST_PERCENTILE + PERCENTILES.length, ROLLUP_COLUMNS.length, 'every slot from the first percentile on')
 })

@@ -5,8 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { parquetMetadata, type ColumnMetaData, type Encoding, type PageHeader } from 'hyparquet'
 import { ByteWriter } from 'hyparquet-writer'
-import { writePageHeader } from 'hyparquet-writer/src/datapage.js'
-import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
+import { writeMetadata, writePageHeader } from '../../src/compaction/parquet.ts'
 import { MAX_PAGE_BYTES, zstdCompress } from '../../src/compaction/codecs.ts'
 import { writeSegment, type RowSpec } from './segments.ts'
 

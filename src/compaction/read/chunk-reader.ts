@@ -4,11 +4,11 @@
 // anything else (nested columns, DELTA encodings...) is left to the general reader (hyparquet).
 // Whatever a chunk makes the reader allocate is charged to the compaction's account first (account.ts).
 import { isUtf8 } from 'node:buffer'
-import { parquetHeader } from 'hyparquet/src/column.js'
 import { readHybrid } from './rle.ts'
-import type { ColumnMetaData, SchemaElement } from 'hyparquet'
-import { copyBytes } from '../bytes.ts'
+import type { ColumnMetaData, DictionaryPageHeader, SchemaElement } from 'hyparquet'
+import { ByteBuffer, copyBytes } from '../bytes.ts'
 import { MAX_PAGE_BYTES, readCompressors } from '../codecs.ts'
+import { isText, parquetHeader } from '../parquet.ts'
 import type { Tab } from '../account.ts'
 
 /** A decoded column; `valid[i]` is 1 where row i has a value. */
@@ -40,13 +40,6 @@ export function isUnsigned (element: SchemaElement): boolean {
   return c === 'UINT_64' || c === 'UINT_32' || c === 'UINT_16' || c === 'UINT_8' || (l?.type === 'INTEGER' && !l.isSigned)
 }
 
-/** Whether a schema element is a string column (annotated UTF8/STRING/JSON/ENUM byte array). */
-export function isText (element: SchemaElement): boolean {
-  const c = element.converted_type
-  const l = element.logical_type?.type
-  return element.type === 'BYTE_ARRAY' && (c === 'UTF8' || c === 'JSON' || c === 'ENUM' || l === 'STRING' || l === 'JSON' || l === 'ENUM')
-}
-
 /** A JS string's header and its slot in a dictionary array (its characters are charged as page bytes). */
 const TEXT_ENTRY_BYTES = 40
 /** A Uint8Array view per entry of a byte-string dictionary. */
@@ -63,7 +56,6 @@ const EMPTY_PAGE = new Uint8Array(0)
  */
 export function readChunk (bytes: Uint8Array, base: number, meta: ColumnMetaData, element: SchemaElement, rows: number, tab: Tab): DecodedColumn {
   if (element.repetition_type === 'REPEATED') throw new UnsupportedChunk('repeated column')
-  const optional = element.repetition_type !== 'REQUIRED'
   const reader = chunkReader(bytes, base, meta)
   tab.charge(rows)
   const defs = new Uint8Array(rows)
@@ -71,57 +63,92 @@ export function readChunk (bytes: Uint8Array, base: number, meta: ColumnMetaData
   // a decoded dictionary may view its page (byte strings): the page is charged until the chunk is read
   let dictionaryPage = 0
   try {
-    let row = 0
-    while (row < rows) {
-      const { header, raw } = nextPage(reader, row, rows)
-      const size = header.uncompressed_page_size
-      if (header.type === 'DICTIONARY_PAGE') {
-        const dph = header.dictionary_page_header
+    walkPages(reader, meta, element, rows, tab, false, {
+      dictionary (dph, raw, size) {
         if (!dph || (dph.encoding !== 'PLAIN' && dph.encoding !== 'PLAIN_DICTIONARY')) throw new UnsupportedChunk('dictionary encoding')
         checkDictionarySize(dph.num_values, meta)
         if (dph.num_values === 0) {
           sink.dictionary(EMPTY_PAGE, 0)
-          continue
+          return
         }
         tab.account.charge(size, tab.file)
         dictionaryPage += size
         sink.dictionary(decompress(raw, size, meta.codec), dph.num_values)
-      } else if (header.type === 'DATA_PAGE') {
-        const dph = header.data_page_header
-        if (!dph) throw new Error('data page without its header')
-        const n = valueCount(dph.num_values, row, rows)
-        if (n === 0) continue
-        tab.scratch(size + SCRATCH_BYTES_PER_VALUE * n, () => {
-          const page = decompress(raw, size, meta.codec)
-          const pr = readerOf(page)
-          const present = optional ? readLevels(pr, defs, row, n, undefined) : fillPresent(defs, row, n)
-          sink.values(pr, dph.encoding, defs, row, n, present)
-        })
-        row += n
-      } else if (header.type === 'DATA_PAGE_V2') {
-        const dph = header.data_page_header_v2
-        if (!dph) throw new Error('data page v2 without its header')
-        const n = valueCount(dph.num_values, row, rows)
-        if (n === 0) continue
-        if (dph.repetition_levels_byte_length !== 0) throw new UnsupportedChunk('repetition levels')
-        const levelBytes = dph.definition_levels_byte_length
-        if (!(levelBytes >= 0 && levelBytes <= raw.length && levelBytes <= size)) throw new Error('definition levels overrun the page')
-        tab.scratch(size + SCRATCH_BYTES_PER_VALUE * n, () => {
-          const lr: Reader = { view: new DataView(raw.buffer, raw.byteOffset, levelBytes), offset: 0 }
-          const present = optional && levelBytes > 0 ? readLevels(lr, defs, row, n, levelBytes) : fillPresent(defs, row, n)
-          const body = raw.subarray(levelBytes)
-          const page = dph.is_compressed === false ? body : decompress(body, size - levelBytes, meta.codec)
-          sink.values(readerOf(page), dph.encoding, defs, row, n, present)
-        })
-        row += n
-      } else {
-        // index pages and unknown page types carry no rows
-      }
-    }
+      },
+      levels: (levels, row, n, length) => readLevels(levels, defs.subarray(row, row + n), length, false),
+      allPresent: (row, n) => fillPresent(defs, row, n),
+      values: (values, encoding, row, n, present) => sink.values(values, encoding, defs, row, n, present),
+    })
   } finally {
     tab.account.release(dictionaryPage)
   }
   return sink.finish(defs)
+}
+
+/** What a walk over a chunk's pages (walkPages) does with each page. */
+interface PageVisitor {
+  /** A dictionary page: its header, its bytes as stored (compressed) and its declared uncompressed size. */
+  dictionary (header: DictionaryPageHeader | undefined, raw: Uint8Array, size: number): void
+  /** The definition levels of rows [row, row + n): `length` bytes, or length-prefixed (v1); returns how many are 1. */
+  levels (reader: Reader, row: number, n: number, length: number | undefined): number
+  /** Rows [row, row + n) of a page without definition levels: every one is present; returns n. */
+  allPresent (row: number, n: number): number
+  /** The values of a data page: `present` of rows [row, row + n) have one. */
+  values (reader: Reader, encoding: string, row: number, n: number, present: number): void
+}
+
+/**
+ * The one walk over a column chunk's pages, to its `rows` rows: dictionary pages go to the visitor as
+ * stored; a data page (v1 or v2) has its value count checked against the rows left and is decompressed
+ * and visited, levels then values, while its declared size and a value's worth of scratch per row
+ * are charged to the tab. `forGeneralReader` walks as checkForGeneralReader does, for what hyparquet
+ * decodes: a v2 page may have repetition levels (skipped, where the fast reader gives up with
+ * UnsupportedChunk), its definition levels are read even when they take 0 bytes (the fast reader
+ * takes every row as present then) and its null count must agree with them.
+ */
+function walkPages (reader: ChunkReader, meta: ColumnMetaData, element: SchemaElement, rows: number, tab: Tab, forGeneralReader: boolean, visit: PageVisitor): void {
+  const optional = element.repetition_type !== 'REQUIRED'
+  let row = 0
+  while (row < rows) {
+    const { header, raw } = nextPage(reader, row, rows)
+    const size = header.uncompressed_page_size
+    if (header.type === 'DICTIONARY_PAGE') {
+      visit.dictionary(header.dictionary_page_header, raw, size)
+    } else if (header.type === 'DATA_PAGE') {
+      const dph = header.data_page_header
+      if (!dph) throw new Error('data page without its header')
+      const n = valueCount(dph.num_values, row, rows)
+      if (n === 0) continue
+      tab.scratch(size + SCRATCH_BYTES_PER_VALUE * n, () => {
+        const page = readerOf(decompress(raw, size, meta.codec))
+        const present = optional ? visit.levels(page, row, n, undefined) : visit.allPresent(row, n)
+        visit.values(page, dph.encoding, row, n, present)
+      })
+      row += n
+    } else if (header.type === 'DATA_PAGE_V2') {
+      const dph = header.data_page_header_v2
+      if (!dph) throw new Error('data page v2 without its header')
+      const n = valueCount(dph.num_values, row, rows)
+      if (n === 0) continue
+      const repetitionBytes = dph.repetition_levels_byte_length
+      const definitionBytes = dph.definition_levels_byte_length
+      if (repetitionBytes !== 0 && !forGeneralReader) throw new UnsupportedChunk('repetition levels')
+      const levelBytes = repetitionBytes + definitionBytes
+      if (!(repetitionBytes >= 0 && definitionBytes >= 0 && levelBytes <= raw.length)) throw new Error('levels overrun the page')
+      if (levelBytes > size) throw new Error('levels larger than the page')
+      tab.scratch(size + SCRATCH_BYTES_PER_VALUE * n, () => {
+        const levels: Reader = { view: new DataView(raw.buffer, raw.byteOffset + repetitionBytes, definitionBytes), offset: 0 }
+        const present = optional && (definitionBytes > 0 || forGeneralReader) ? visit.levels(levels, row, n, definitionBytes) : visit.allPresent(row, n)
+        if (forGeneralReader && dph.num_nulls !== n - present) throw new Error(`page claims ${dph.num_nulls} nulls, its levels say ${n - present}`)
+        const body = raw.subarray(levelBytes)
+        const page = dph.is_compressed === false ? body : decompress(body, size - levelBytes, meta.codec)
+        visit.values(readerOf(page), dph.encoding, row, n, present)
+      })
+      row += n
+    } else {
+      // index pages and unknown page types carry no rows
+    }
+  }
 }
 
 /** A reader over a column chunk's pages that adds up the uncompressed bytes they declare. */
@@ -195,12 +222,12 @@ function fillPresent (defs: Uint8Array, row: number, n: number): number {
   return n
 }
 
-// Definition levels of a flat optional column (bit width 1) into defs[row, row + n); returns how many are 1.
-function readLevels (reader: Reader, defs: Uint8Array, row: number, n: number, length: number | undefined): number {
-  const levels = defs.subarray(row, row + n)
-  readHybrid(reader, 1, levels, length)
+// Definition levels of a flat column (bit width 1) into `levels`; returns how many are 1. `strict`
+// (for the general reader) also refuses runs past the values (see readHybrid).
+function readLevels (reader: Reader, levels: Uint8Array, length: number | undefined, strict: boolean): number {
+  readHybrid(reader, 1, levels, length, strict)
   let present = 0
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < levels.length; i++) {
     if (levels[i] > 1) throw new Error('definition level above 1 in a flat column')
     present += levels[i]
   }
@@ -481,8 +508,7 @@ class TextSink implements Sink {
 
 /** Byte strings into one buffer with offsets. */
 class BytesSink implements Sink {
-  private data: Uint8Array
-  private length = 0
+  private readonly data: ByteBuffer
   readonly offsets: Int32Array
   private dict: Uint8Array[] | null = null
   private readonly tab: Tab
@@ -490,23 +516,20 @@ class BytesSink implements Sink {
   constructor (rows: number, tab: Tab) {
     const capacity = Math.max(64, rows * 32)
     tab.charge(capacity + 4 * (rows + 1))
-    this.data = new Uint8Array(capacity)
+    // dictionary entries repeat: the data can outgrow the pages by far. A larger buffer is charged
+    // before it is allocated, and the one it replaces given back
+    this.data = new ByteBuffer(capacity, (grown, previous) => {
+      tab.charge(grown)
+      tab.refund(previous)
+    })
     this.offsets = new Int32Array(rows + 1)
     this.tab = tab
   }
 
   private append (src: Uint8Array, start: number, end: number): void {
-    const n = end - start
-    if (this.length + n > this.data.length) {
-      // dictionary entries repeat: the data can outgrow the pages by far
-      const capacity = Math.max(this.data.length * 2, this.length + n)
-      this.tab.charge(capacity)
-      const grown = new Uint8Array(capacity)
-      grown.set(this.data.subarray(0, this.length))
-      this.tab.refund(this.data.length)
-      this.data = grown
-    }
-    this.length = copyBytes(this.data, this.length, src, start, end)
+    const data = this.data
+    data.ensure(end - start)
+    data.length = copyBytes(data.bytes, data.length, src, start, end)
   }
 
   dictionary (page: Uint8Array, count: number): void {
@@ -534,7 +557,7 @@ class BytesSink implements Sink {
     else if (encoding !== 'PLAIN') throw new UnsupportedChunk(`encoding ${encoding}`)
     else if (present * 4 > view.byteLength - reader.offset) throw new Error('page shorter than its values')
     for (let i = row, k = 0; i < row + n; i++) {
-      this.offsets[i] = this.length
+      this.offsets[i] = this.data.length
       if (defs[i] === 0) continue
       if (indices) {
         const entry = this.dict![indices[k++]]
@@ -548,11 +571,11 @@ class BytesSink implements Sink {
         reader.offset += length
       }
     }
-    this.offsets[row + n] = this.length
+    this.offsets[row + n] = this.data.length
   }
 
   finish (defs: Uint8Array): DecodedColumn {
-    return { kind: 'bytes', data: this.data.subarray(0, this.length), offsets: this.offsets, valid: defs }
+    return { kind: 'bytes', data: this.data.bytes.subarray(0, this.data.length), offsets: this.offsets, valid: defs }
   }
 }
 
@@ -574,65 +597,22 @@ export interface GeneralReaderNeed {
  * the general reader will need; throws Error (the chunk is corrupt) on the first violation.
  */
 export function checkForGeneralReader (bytes: Uint8Array, base: number, meta: ColumnMetaData, element: SchemaElement, rows: number, tab: Tab): GeneralReaderNeed {
-  const optional = element.repetition_type !== 'REQUIRED'
   const reader = chunkReader(bytes, base, meta)
   let dictionaryEntries = 0
-  let row = 0
-  while (row < rows) {
-    const { header, raw } = nextPage(reader, row, rows)
-    const size = header.uncompressed_page_size
-    if (header.type === 'DICTIONARY_PAGE') {
-      const count = header.dictionary_page_header?.num_values ?? -1
+  walkPages(reader, meta, element, rows, tab, true, {
+    dictionary (dph, raw, size) {
+      const count = dph?.num_values ?? -1
       // every value takes a bit at least
       if (!(count >= 0 && count <= size * 8)) throw new Error(`dictionary page claims ${count} values`)
       checkDictionarySize(count, meta)
       dictionaryEntries += count
       if (count > 0) tab.scratch(size, () => decompress(raw, size, meta.codec))
-    } else if (header.type === 'DATA_PAGE') {
-      const dph = header.data_page_header
-      if (!dph) throw new Error('data page without its header')
-      const n = valueCount(dph.num_values, row, rows)
-      if (n === 0) continue
-      tab.scratch(size + SCRATCH_BYTES_PER_VALUE * n, () => {
-        const page = decompress(raw, size, meta.codec)
-        const pr = readerOf(page)
-        const present = optional ? checkLevels(pr, n, undefined) : n
-        checkValues(pr, dph.encoding, present)
-      })
-      row += n
-    } else if (header.type === 'DATA_PAGE_V2') {
-      const dph = header.data_page_header_v2
-      if (!dph) throw new Error('data page v2 without its header')
-      const n = valueCount(dph.num_values, row, rows)
-      if (n === 0) continue
-      const levelBytes = dph.definition_levels_byte_length + dph.repetition_levels_byte_length
-      if (!(dph.repetition_levels_byte_length >= 0 && dph.definition_levels_byte_length >= 0 && levelBytes <= raw.length)) throw new Error('levels overrun the page')
-      const bodySize = size - levelBytes
-      if (bodySize < 0) throw new Error('levels larger than the page')
-      tab.scratch(size + SCRATCH_BYTES_PER_VALUE * n, () => {
-        const lr: Reader = { view: new DataView(raw.buffer, raw.byteOffset + dph.repetition_levels_byte_length, dph.definition_levels_byte_length), offset: 0 }
-        const present = optional ? checkLevels(lr, n, dph.definition_levels_byte_length) : n
-        if (dph.num_nulls !== n - present) throw new Error(`page claims ${dph.num_nulls} nulls, its levels say ${n - present}`)
-        const body = raw.subarray(levelBytes)
-        const page = dph.is_compressed === false ? body : decompress(body, bodySize, meta.codec)
-        checkValues(readerOf(page), dph.encoding, present)
-      })
-      row += n
-    }
-  }
+    },
+    levels: (levels, _row, n, length) => readLevels(levels, new Uint8Array(n), length, true),
+    allPresent: (_row, n) => n,
+    values: (values, encoding, _row, _n, present) => checkValues(values, encoding, present),
+  })
   return { pageBytes: reader.declared, dictionaryEntries }
-}
-
-/** Strictly decodes n definition levels (bit width 1); returns how many are 1. */
-function checkLevels (reader: Reader, n: number, length: number | undefined): number {
-  const levels = new Uint8Array(n)
-  readHybrid(reader, 1, levels, length, true)
-  let present = 0
-  for (let i = 0; i < n; i++) {
-    if (levels[i] > 1) throw new Error('definition level above 1 in a flat column')
-    present += levels[i]
-  }
-  return present
 }
 
 /** The bounds of a page's values that the general reader's decoders trust. */

@@ -5,6 +5,7 @@ import { basename } from 'node:path'
 import { parquetMetadata, type FileMetaData, type SchemaElement, type AsyncBuffer } from 'hyparquet'
 import { CompactorError, asCompactorError } from '../../errors.ts'
 import { openInput, type FileIdentity } from './input-file.ts'
+import { MAX_ROW_GROUP_ROWS, columnType, locateFooter } from '../parquet.ts'
 import { currentName, type ColumnType } from '../schema.ts'
 
 /** One physical column of a segment: its current name and the engine type of its values in this file. */
@@ -35,11 +36,8 @@ export interface Segment {
   close (): Promise<void>
 }
 
-const MAGIC = 0x31524150 // "PAR1"
-/** Footers larger than this are refused: real ones are a few KiB, wide ones well under 1 MiB. */
-export const MAX_FOOTER_BYTES = 16 * 1024 * 1024
-/** Row groups claiming more rows than this are refused before anything is allocated for them. */
-export const MAX_ROW_GROUP_ROWS = 16 * 1024 * 1024
+// the bounds a footer is held to, defined with the rest of the file's frame
+export { MAX_FOOTER_BYTES, MAX_ROW_GROUP_ROWS } from '../parquet.ts'
 
 /**
  * Opens a segment file once and validates its footer; throws CMP_ERR_BAD_PARQUET naming the file.
@@ -83,15 +81,9 @@ function fileBuffer (handle: FileHandle, byteLength: number): AsyncBuffer {
 }
 
 async function readFooter (file: AsyncBuffer, label: string): Promise<FileMetaData> {
-  const bad = (why: string) => new CompactorError('CMP_ERR_BAD_PARQUET', `${label}: ${why}`, { file: label })
-  if (file.byteLength < 12) throw bad(`too short for parquet (${file.byteLength} bytes)`)
-  const head = new DataView(await file.slice(0, 4))
-  const tail = new DataView(await file.slice(file.byteLength - 8))
-  if (head.getUint32(0, true) !== MAGIC || tail.getUint32(4, true) !== MAGIC) throw bad('missing PAR1 magic')
-  const footerLength = tail.getUint32(0, true)
-  if (footerLength > file.byteLength - 12) throw bad(`footer claims ${footerLength} bytes, file has ${file.byteLength}`)
-  if (footerLength > MAX_FOOTER_BYTES) throw bad(`footer of ${footerLength} bytes exceeds the ${MAX_FOOTER_BYTES} limit`)
-  const footer = await file.slice(file.byteLength - 8 - footerLength)
+  const { start } = await locateFooter(file.byteLength, async (from, to) => new Uint8Array(await file.slice(from, to)), label)
+  // hyparquet reads the footer's length and the closing magic again: they are part of what it is given
+  const footer = await file.slice(start)
   try {
     return parquetMetadata(footer)
   } catch (err) {
@@ -159,18 +151,4 @@ function mapColumns (schema: SchemaElement[], label: string): Map<string, Source
     else columns.set(name, [column])
   }
   return columns
-}
-
-/** The engine type of a parquet column (strings for annotated byte arrays, bytes otherwise). */
-export function columnType (element: SchemaElement): ColumnType {
-  switch (element.type) {
-    case 'BOOLEAN': return 'bool'
-    case 'INT32': case 'INT64': case 'INT96': return 'int64'
-    case 'FLOAT': case 'DOUBLE': return 'double'
-    case 'BYTE_ARRAY':
-      if (element.converted_type === 'UTF8' || element.converted_type === 'JSON' || element.converted_type === 'ENUM' ||
-        element.logical_type?.type === 'STRING' || element.logical_type?.type === 'JSON' || element.logical_type?.type === 'ENUM') return 'string'
-      return 'bytes'
-    default: return 'bytes' // FIXED_LEN_BYTE_ARRAY: carried as bytes
-  }
 }

@@ -1,11 +1,11 @@
 // Writes one parquet column chunk from columnar values: an optional dictionary page and one
 // data page (v1: RLE definition levels, then PLAIN values or RLE_DICTIONARY indices), ZSTD,
 // with chunk statistics. Values go from typed arrays to page bytes without per-row objects.
-import { writePageHeader } from 'hyparquet-writer/src/datapage.js'
-import type { ColumnChunk, ParquetType, Statistics } from 'hyparquet'
+import type { ColumnChunk, Statistics } from 'hyparquet'
 import type { Writer } from 'hyparquet-writer'
-import { copyBytes } from '../bytes.ts'
+import { ByteBuffer, copyBytes } from '../bytes.ts'
 import { zstdCompress } from '../codecs.ts'
+import { parquetType, writePageHeader } from '../parquet.ts'
 import { compareUtf8, type ColumnType } from '../schema.ts'
 
 /** Values of one output column for a run of rows; `valid[i]` 0 marks a null (all present when absent). */
@@ -24,26 +24,19 @@ export type ColumnValues =
   /** Anything else (converted values; null = absent). */
   | { kind: 'values', values: ArrayLike<unknown> }
 
-const PARQUET_TYPES: Record<ColumnType, ParquetType> = { string: 'BYTE_ARRAY', bytes: 'BYTE_ARRAY', int64: 'INT64', double: 'DOUBLE', bool: 'BOOLEAN' }
-
-/** A growable byte buffer for page bodies, reused across pages. */
-export class PageBuffer {
-  bytes = new Uint8Array(1 << 16)
+/** A byte buffer for page bodies, reused across pages, with the writes of PLAIN values and RLE runs. */
+export class PageBuffer extends ByteBuffer {
   view = new DataView(this.bytes.buffer)
   private text = Buffer.from(this.bytes.buffer)
-  length = 0
 
-  reset (): void { this.length = 0 }
+  constructor () {
+    super(1 << 16)
+  }
 
-  ensure (n: number): void {
-    if (this.length + n <= this.bytes.length) return
-    let size = this.bytes.length * 2
-    while (size < this.length + n) size *= 2
-    const bytes = new Uint8Array(size)
-    bytes.set(this.bytes.subarray(0, this.length))
-    this.bytes = bytes
-    this.view = new DataView(bytes.buffer)
-    this.text = Buffer.from(bytes.buffer)
+  protected override grow (needed: number): void {
+    super.grow(needed)
+    this.view = new DataView(this.bytes.buffer)
+    this.text = Buffer.from(this.bytes.buffer)
   }
 
   u8 (v: number): void {
@@ -259,7 +252,7 @@ export function writeColumnChunk (writer: Writer, name: string, type: ColumnType
   return {
     file_offset: BigInt(chunkStart),
     meta_data: {
-      type: PARQUET_TYPES[type],
+      type: parquetType(type),
       encodings: dictionary ? ['PLAIN', 'RLE', 'RLE_DICTIONARY'] : ['PLAIN', 'RLE'],
       path_in_schema: [name],
       codec: 'ZSTD',

@@ -1,6 +1,7 @@
 // Output rows waiting to be written: one columnar buffer, filled group by group by the aggregator
 // and emptied a file at a time by the writer. Carried columns are not copied here: each row keeps
 // a reference to its group's first input row, and the writer gathers from it column by column.
+import { ByteBuffer } from '../bytes.ts'
 import { ROLLUP_COLUMNS } from '../schema.ts'
 import type { SketchAccumulator } from '../ddsketch.ts'
 import type { Batch } from '../read/batch-reader.ts'
@@ -14,10 +15,9 @@ export class OutputRows {
   names: string[] = new Array<string>(INITIAL_ROWS)
   /**
    * Sketches made for rows (merged or rebuilt) live in one arena: row i's is
-   * sketchArena[sketchStart[i], sketchEnd[i]); an empty range means the group's first input row's sketch, as is.
+   * sketchArena.bytes[sketchStart[i], sketchEnd[i]); an empty range means the group's first input row's sketch, as is.
    */
-  sketchArena = new Uint8Array(1 << 20)
-  arenaLength = 0
+  readonly sketchArena = new ByteBuffer(1 << 20)
   sketchStart = new Int32Array(INITIAL_ROWS)
   sketchEnd = new Int32Array(INITIAL_ROWS)
   private pendingSketch = -1
@@ -33,14 +33,10 @@ export class OutputRows {
 
   /** Encodes a sketch for the next pushed row into the arena. */
   encodeSketch (sketch: SketchAccumulator): void {
-    const n = sketch.encodedLength()
-    if (this.arenaLength + n > this.sketchArena.length) {
-      const grown = new Uint8Array(Math.max(this.sketchArena.length * 2, this.arenaLength + n))
-      grown.set(this.sketchArena.subarray(0, this.arenaLength))
-      this.sketchArena = grown
-    }
-    this.pendingSketch = this.arenaLength
-    this.arenaLength = sketch.encodeTo(this.sketchArena, this.arenaLength)
+    const arena = this.sketchArena
+    arena.ensure(sketch.encodedLength())
+    this.pendingSketch = arena.length
+    arena.length = sketch.encodeTo(arena.bytes, arena.length)
   }
 
   /** Appends a row (with the sketch encoded just before, if any); its rollups are then written by index. Returns its index. */
@@ -50,7 +46,7 @@ export class OutputRows {
     this.names[i] = name
     if (this.pendingSketch >= 0) {
       this.sketchStart[i] = this.pendingSketch
-      this.sketchEnd[i] = this.arenaLength
+      this.sketchEnd[i] = this.sketchArena.length
       this.pendingSketch = -1
     } else {
       this.sketchStart[i] = 0
@@ -69,10 +65,9 @@ export class OutputRows {
   dropPrefix (n: number): void {
     const rest = this.count - n
     // the remaining rows' own sketches are the arena's tail: move it to the front
-    let base = this.arenaLength
+    let base = this.sketchArena.length
     for (let i = n; i < this.count; i++) if (this.sketchEnd[i] > this.sketchStart[i]) base = Math.min(base, this.sketchStart[i])
-    this.sketchArena.copyWithin(0, base, this.arenaLength)
-    this.arenaLength -= base
+    this.sketchArena.dropPrefix(base)
     for (let i = n; i < this.count; i++) {
       if (this.sketchEnd[i] > this.sketchStart[i]) {
         this.sketchStart[i] -= base

@@ -2,10 +2,10 @@
 // statistics on) and the segment metadata a lake registers it with (docs/DOMAIN.md section 5).
 import { renameSync, rmSync } from 'node:fs'
 import { fileWriter } from 'hyparquet-writer'
-import { writeMetadata } from 'hyparquet-writer/src/metadata.js'
-import type { RowGroup, SchemaElement } from 'hyparquet'
+import type { RowGroup } from 'hyparquet'
 import { copyBytes } from '../bytes.ts'
 import { writeColumnChunk, type ColumnValues } from './column-writer.ts'
+import { MAGIC, parquetSchema, writeMetadata } from '../parquet.ts'
 import { ROW_ID_WIDTH, metricFingerprints, rowIdBytes } from '../ids.ts'
 import { toText, valueAt, type Batch, type CarriedColumn } from '../read/batch-reader.ts'
 import type { DecodedColumn } from '../read/chunk-reader.ts'
@@ -36,7 +36,6 @@ export interface SegmentMeta {
 
 /** Rows per parquet row group in output files: small enough for readers to stream by group. */
 export const ROW_GROUP_ROWS = 10_000
-const MAGIC = 0x31524150 // "PAR1"
 const CREATED_BY = 'metric-compactor'
 
 const METRIC_TYPE_CODES: ReadonlyMap<string, number> = new Map([
@@ -132,20 +131,6 @@ function describeRows (rows: OutputRows, n: number): Pick<SegmentMeta, 'record_c
   }
 }
 
-function parquetSchema (schema: readonly OutputColumn[]): SchemaElement[] {
-  const elements: SchemaElement[] = [{ name: 'schema', num_children: schema.length }]
-  for (const { name, type } of schema) {
-    const element: SchemaElement = { name, repetition_type: 'OPTIONAL' }
-    if (type === 'string') Object.assign(element, { type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } })
-    else if (type === 'bytes') element.type = 'BYTE_ARRAY'
-    else if (type === 'int64') element.type = 'INT64'
-    else if (type === 'double') element.type = 'DOUBLE'
-    else element.type = 'BOOLEAN'
-    elements.push(element)
-  }
-  return elements
-}
-
 /** The values of one output column for rows [0, n), built column-at-a-time. */
 function gather (rows: OutputRows, n: number, column: OutputColumn, segmentId: bigint, table: SourceTable): ColumnValues {
   switch (column.name) {
@@ -188,7 +173,7 @@ function gatherSketches (rows: OutputRows, n: number): ColumnValues {
   }
   const data = new Uint8Array(offsets[n])
   for (let i = 0; i < n; i++) {
-    if (rows.sketchEnd[i] > rows.sketchStart[i]) copyBytes(data, offsets[i], rows.sketchArena, rows.sketchStart[i], rows.sketchEnd[i])
+    if (rows.sketchEnd[i] > rows.sketchStart[i]) copyBytes(data, offsets[i], rows.sketchArena.bytes, rows.sketchStart[i], rows.sketchEnd[i])
     else {
       const source = rows.sources[i]
       const r = rows.sourceRows[i]
