@@ -15,11 +15,13 @@ export { currentName } from './schema.ts'
 
 // Inputs opened once and checked on their descriptor (the service's file: store and footer walk)
 export { READ_FLAGS, checkInput, fdPath, openForReading, openInput, realPathOf, type FileIdentity } from './read/input-file.ts'
-export { MAX_FOOTER_BYTES, MAX_ROW_GROUP_ROWS } from './read/segment.ts'
+export { MAX_FOOTER_BYTES, MAX_ROW_GROUP_ROWS, locateFooter, type FooterPlace } from './parquet.ts'
 
-// Sketches and page compression, for the bench's data generator
+// Sketches, page compression and the schema elements, for the bench's data generator
 export { SketchAccumulator } from './ddsketch.ts'
 export { zstdCompress } from './codecs.ts'
+export { parquetSchema } from './parquet.ts'
+export { ROLLUP_COLUMNS } from './schema.ts'
 
 // The stages on their own, for the bench's floor (read and write with no merge)
 export { MemoryAccount } from './account.ts'

@@ -6,8 +6,7 @@
 // column and nothing per statistic. The engine validates the whole footer again in the worker.
 import type { FileHandle } from 'node:fs/promises'
 import { CompactorError } from '../errors.ts'
-import { openInput } from '../compaction/read/input-file.ts'
-import { MAX_ROW_GROUP_ROWS, locateFooter } from '../compaction/parquet.ts'
+import { MAX_ROW_GROUP_ROWS, locateFooter, openInput } from '../compaction/index.ts'
 
 export interface FooterFigures {
   readonly rows: number

@@ -36,9 +36,6 @@ export interface Segment {
   close (): Promise<void>
 }
 
-// the bounds a footer is held to, defined with the rest of the file's frame
-export { MAX_FOOTER_BYTES, MAX_ROW_GROUP_ROWS } from '../parquet.ts'
-
 /**
  * Opens a segment file once and validates its footer; throws CMP_ERR_BAD_PARQUET naming the file.
  * The open cannot block and the descriptor is checked before a byte is read (input-file.ts): a
