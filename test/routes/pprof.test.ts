@@ -114,8 +114,8 @@ t.test('a CPU profile taken while compactions run on the workers shows the engin
   const durationS = Number(profile.durationNanos) / 1e9
   t.ok(durationS >= 2.9 && durationS < 20, `covers the capture (${durationS} s)`)
   const all = functions(profile)
-  const merge = all.filter(f => /src\/compaction\/merge\.ts$/.test(f.file))
-  const aggregate = all.filter(f => /src\/compaction\/aggregate\.ts$/.test(f.file))
+  const merge = all.filter(f => /src\/compaction\/merge\/merge\.ts$/.test(f.file))
+  const aggregate = all.filter(f => /src\/compaction\/merge\/aggregate\.ts$/.test(f.file))
   const comments = profile.comment.map(c => text(profile, c)).join('; ')
   t.ok(merge.length > 0, `functions of merge.ts: ${merge.map(f => f.name).join(', ')} (${comments})`)
   t.ok(aggregate.length > 0, `functions of aggregate.ts: ${aggregate.map(f => f.name).join(', ')}`)
