@@ -26,6 +26,11 @@ export interface BenchProfile {
   readonly data: string
   readonly frequencyMs: number
   readonly description: string
+  /**
+   * The inputs are the compactor's output of this other profile (its data compacted at its
+   * frequency by the CLI of the working tree, made afresh by bench/inputs.ts), not the data set.
+   */
+  readonly recompactOf?: string
 }
 
 const DEFAULT_DATA: DataOptions = {
@@ -47,6 +52,10 @@ export const PROFILES: Readonly<Record<string, BenchProfile>> = {
   rollup: { name: 'rollup', data: 'default', frequencyMs: 60_000, description: 'the default data rolled up 10 s -> 60 s' },
   wide: { name: 'wide', data: 'wide', frequencyMs: 10_000, description: '1M rows, 20 files, 150 columns (mostly sparse strings)' },
   many: { name: 'many', data: 'many', frequencyMs: 10_000, description: '1M rows, 50 files, 44 columns' },
+  recompact: {
+    name: 'recompact', data: 'default', frequencyMs: 10_000, recompactOf: 'default',
+    description: "the compactor's own output of default (925k rows) compacted again, 10 s -> 10 s",
+  },
 }
 
 /** bench/ as an absolute path. */

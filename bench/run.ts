@@ -5,15 +5,17 @@
 //
 //   npm run bench -- [--profiles default,rollup,wide,many] [--runs 3] [--floor-threads N]
 //                    [--memory-runs 2] [--no-memory] [--settle SECONDS] [--max-noise CORES] [--keep]
+//   npm run bench -- --outputs [...]   the outputs measure instead (bench/outputs.ts)
 //
 // --settle S: before each run, wait up to S seconds for other processes to leave the machine idle.
 // --max-noise C: repeat a round (A B C) in which other processes kept more than C cores busy.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises'
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ensureDataset, type Dataset } from './cache.ts'
+import { profileInputs } from './inputs.ts'
+import { machine } from './machine.ts'
 import { measure, median, outputBytes, settle } from './measure.ts'
 import { BENCH_DIR, DATA_ROOT, PROFILES, RESULTS_DIR, type BenchProfile } from './profiles.ts'
 import { markdownReport, type ProfileResult, type RunRecord, type ToolSummary, type MemoryCheck, type BenchResults } from './report.ts'
@@ -168,7 +170,7 @@ function summarize (tool: Tool, records: readonly RunRecord[], rowsIn: number): 
 }
 
 async function benchProfile (profile: BenchProfile, options: Options, runDir: string): Promise<ProfileResult> {
-  const data = await ensureDataset(profile.data, log)
+  const data = await profileInputs(profile, log)
   await warmUp(data.files)
   const list = tools(options.floorThreads)
   const records: RunRecord[] = []
@@ -228,31 +230,6 @@ async function memoryCheck (options: Options, runDir: string): Promise<MemoryChe
   return { runs: records, x1, x4, peakRssRatio: ratio }
 }
 
-function machine (): BenchResults['machine'] {
-  const sh = (cmd: string, args: string[], cwd = ROOT): string => {
-    const r = spawnSync(cmd, args, { cwd, encoding: 'utf8' })
-    return r.status === 0 ? r.stdout.trim() : ''
-  }
-  const duckdbVersion = (() => {
-    try {
-      return (JSON.parse(spawnSync(process.execPath, ['-p', 'JSON.stringify(require("@duckdb/node-api/package.json"))'], { cwd: ROOT, encoding: 'utf8' }).stdout) as { version: string }).version
-    } catch {
-      return 'unknown'
-    }
-  })()
-  return {
-    nproc: availableParallelism(),
-    cpu: cpus()[0]?.model ?? 'unknown',
-    memTotalBytes: totalmem(),
-    free: sh('free', ['-g']),
-    loadavg: loadavg(),
-    node: process.version,
-    duckdb: duckdbVersion,
-    commit: process.env.BENCH_ENGINE_COMMIT || sh('git', ['rev-parse', '--short', 'HEAD']) || 'unknown',
-    dirty: sh('git', ['status', '--porcelain', '--', 'src', 'bin']) !== '',
-  }
-}
-
 async function main (): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
   if (Number(process.versions.node.split('.')[0]) < 24) throw new Error(`node ${process.version}: run with the project's node (npm run bench)`)
@@ -290,4 +267,10 @@ async function main (): Promise<number> {
   return 0
 }
 
-process.exitCode = await main()
+// `npm run bench -- --outputs [options of bench/outputs.ts]` runs the outputs measure instead
+if (process.argv.includes('--outputs')) {
+  const { outputsMain } = await import('./outputs.ts')
+  process.exitCode = await outputsMain(process.argv.slice(2).filter(a => a !== '--outputs'))
+} else {
+  process.exitCode = await main()
+}
