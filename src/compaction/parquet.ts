@@ -10,9 +10,11 @@ import type { ColumnType } from './schema.ts'
 
 // hyparquet: the Thrift decoder of a page header, for the chunk reader's own page walk
 export { parquetHeader } from 'hyparquet/src/column.js'
-// hyparquet-writer: the Thrift encoders of a page header and of the footer, for the writers
+// hyparquet-writer: the Thrift encoders of a page header and of the footer, for the writers, and
+// its Thrift compact serializer, for the bloom filter headers
 export { writePageHeader } from 'hyparquet-writer/src/datapage.js'
 export { writeMetadata } from 'hyparquet-writer/src/metadata.js'
+export { serializeTCompactProtocol } from 'hyparquet-writer/src/thrift.js'
 
 /** "PAR1" read as a little-endian uint32: the first and the last four bytes of every parquet file. */
 export const MAGIC = 0x31524150

@@ -5,6 +5,7 @@ import { fileWriter } from 'hyparquet-writer'
 import type { RowGroup } from 'hyparquet'
 import { copyBytes } from '../bytes.ts'
 import { writeColumnChunk, type ColumnValues } from './column-writer.ts'
+import { writeBloomFilters } from './bloom.ts'
 import { MAGIC, parquetSchema, writeMetadata } from '../parquet.ts'
 import { ROW_ID_WIDTH, metricFingerprints, rowIdBytes } from '../ids.ts'
 import { toText, valueAt, type Batch, type CarriedColumn } from '../read/batch-reader.ts'
@@ -73,6 +74,7 @@ export function writeParquetFile (path: string, schema: readonly OutputColumn[],
     const writer = fileWriter(partial)
     writer.appendUint32(MAGIC)
     const rowGroups: RowGroup[] = []
+    const sorting = sortingColumns(schema)
     for (let start = 0; start < n; start += ROW_GROUP_ROWS) {
       const end = Math.min(n, start + ROW_GROUP_ROWS)
       const groupStart = writer.offset
@@ -81,10 +83,13 @@ export function writeParquetFile (path: string, schema: readonly OutputColumn[],
         columns: chunks,
         total_byte_size: chunks.reduce((sum, chunk) => sum + chunk.meta_data!.total_uncompressed_size, 0n),
         num_rows: BigInt(end - start),
+        sorting_columns: sorting,
         file_offset: BigInt(groupStart),
         total_compressed_size: BigInt(writer.offset - groupStart),
       })
     }
+    // after the row groups, before the footer: the bloom filters, which set their chunks' bloom_filter_offset/_length
+    writeBloomFilters(writer, schema, columns, rowGroups)
     writeMetadata(writer, { version: 2, created_by: CREATED_BY, schema: parquetSchema(schema), num_rows: BigInt(n), row_groups: rowGroups, metadata_length: 0 })
     writer.appendUint32(MAGIC)
     const size = writer.offset
@@ -95,6 +100,17 @@ export function writeParquetFile (path: string, schema: readonly OutputColumn[],
     rmSync(partial, { force: true })
     throw err
   }
+}
+
+/**
+ * The sort key as parquet's sorting_columns of every row group: metric_name, chq_tid, chq_timestamp
+ * (their indexes in the schema), ascending; nulls last, as in an SQL `ORDER BY` of DuckDB or
+ * DataFusion (vacuously true: a row with a null key is dropped, never written).
+ */
+export function sortingColumns (schema: readonly OutputColumn[]): NonNullable<RowGroup['sorting_columns']> {
+  return [METRIC_NAME, TID, TIMESTAMP].map(name => schema.findIndex(c => c.name === name))
+    .filter(index => index >= 0)
+    .map(index => ({ column_idx: index, descending: false, nulls_first: false }))
 }
 
 /** Record count, time range, metric names and types of rows [0, n), which are in sort order. */
