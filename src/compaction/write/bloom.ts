@@ -510,9 +510,9 @@ export interface BloomSummary {
 const set = new HashSet64()
 
 /**
- * Writes the bloom filters of a file's chunks at the writer's offset (after the row groups, before
- * the footer) and sets bloom_filter_offset / bloom_filter_length in the chunks' metadata. Filters
- * are grouped by column (schema order), row groups in order within a column.
+ * Writes the bloom filters of a file's chunks at the writer's offset (after the row groups and the
+ * page index, before the footer) and sets bloom_filter_offset / bloom_filter_length in the chunks'
+ * metadata. Filters are grouped by column (schema order), row groups in order within a column.
  */
 export function writeBloomFilters (writer: Writer, schema: ReadonlyArray<{ readonly name: string, readonly type: ColumnType }>,
   columns: readonly ColumnValues[], rowGroups: readonly RowGroup[]): BloomSummary {

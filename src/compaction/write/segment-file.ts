@@ -88,7 +88,7 @@ export function writeParquetFile (path: string, schema: readonly OutputColumn[],
         total_compressed_size: BigInt(writer.offset - groupStart),
       })
     }
-    // after the row groups, before the footer: the bloom filters, which set their chunks' bloom_filter_offset/_length
+    // last before the footer (parquet-java's order): the bloom filters, which set their chunks' bloom_filter_offset/_length
     writeBloomFilters(writer, schema, columns, rowGroups)
     writeMetadata(writer, { version: 2, created_by: CREATED_BY, schema: parquetSchema(schema), num_rows: BigInt(n), row_groups: rowGroups, metadata_length: 0 })
     writer.appendUint32(MAGIC)
