@@ -7,7 +7,7 @@
 import { mkdtempSync, readdirSync, rm, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DEFAULT_FREQUENCY_MS, DEFAULT_RECORDS_PER_FILE } from '../src/compaction/index.ts'
+import { DEFAULT_FREQUENCY_MS, DEFAULT_TARGET_FILE_BYTES } from '../src/compaction/index.ts'
 import { estimateBytes, inputFigures } from '../src/guard/estimate.ts'
 import { pssBytes } from '../src/worker/memory.ts'
 import { CompactionPool } from '../src/worker/pool.ts'
@@ -15,7 +15,7 @@ import { CompactionPool } from '../src/worker/pool.ts'
 const parquet = process.argv[2] === '--parquet'
 const dir = process.argv[parquet ? 3 : 2]
 if (!dir) throw new Error('usage: node bench/estimate.ts [--parquet] DIR')
-const recordsPerFile = parquet ? Infinity : DEFAULT_RECORDS_PER_FILE
+const recordsPerFile = parquet ? Infinity : undefined
 const inputs = readdirSync(dir).filter(f => f.endsWith('.parquet')).sort().map(f => ({ path: join(dir, f) }))
 const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1)
 
@@ -36,7 +36,8 @@ try {
     inputs,
     entries: inputs.map(() => null),
     frequencyMs: DEFAULT_FREQUENCY_MS,
-    recordsPerFile,
+    targetFileBytes: DEFAULT_TARGET_FILE_BYTES,
+    recordsPerFile: undefined,
     organizationId: undefined,
     dateint: undefined,
     instanceNum: undefined,

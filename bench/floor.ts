@@ -8,7 +8,7 @@
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
-import { Aggregator, DEFAULT_RECORDS_PER_FILE, ENGINE_COLUMNS, FREQUENCIES, MemoryAccount, openSegment, outputSchema, readBatch, SegmentWriter, USABLE, type OutputColumn, type Segment } from '../src/compaction/index.ts'
+import { Aggregator, DEFAULT_TARGET_FILE_BYTES, ENGINE_COLUMNS, FREQUENCIES, MemoryAccount, openSegment, outputSchema, readBatch, SegmentWriter, USABLE, type OutputColumn, type Segment } from '../src/compaction/index.ts'
 
 /** What one floor pass did. */
 export interface FloorResult {
@@ -37,7 +37,7 @@ export async function floorPass (task: FloorTask): Promise<FloorResult> {
   const carry = task.schema.filter(c => !ENGINE_COLUMNS.has(c.name)).map(c => c.name)
   const unlimited = new MemoryAccount(Infinity)
   const writer = new SegmentWriter({
-    outDir: task.outDir, schema: task.schema, recordsPerFile: DEFAULT_RECORDS_PER_FILE, segmentId: file => BigInt(task.firstId + file), parallel: true,
+    outDir: task.outDir, schema: task.schema, targetFileBytes: DEFAULT_TARGET_FILE_BYTES, segmentId: file => BigInt(task.firstId + file), parallel: true,
   })
   // the finest bucket width: rows already on 10 s buckets stay apart
   const aggregator = new Aggregator(FREQUENCIES[0], writer.rows, null)

@@ -89,7 +89,7 @@ export default async function compactRoutes (app: FastifyInstance, { service, op
       // a client that leaves while its inputs come in ends the request at once, whatever the reading waits on
       const job = await untilAborted(upload
         ? readUpload(request.parts(), {
-          temp: dir, limits, validateForm, formSchema, defaultRecordsPerFile: config.recordsPerFile, defaultFrequencyMs: DEFAULT_FREQUENCY_MS, delivery: { kind: format },
+          temp: dir, limits, validateForm, formSchema, defaultRecordsPerFile: config.recordsPerFile, defaultTargetFileBytes: config.targetFileBytes, defaultFrequencyMs: DEFAULT_FREQUENCY_MS, delivery: { kind: format },
         })
         : readBundle(request.body as BundleManifest, { storage, temp: dir, defaultRecordsPerFile: config.recordsPerFile, targetFileBytes: config.targetFileBytes, format, signal: cancel.signal }), cancel.signal)
       endUpload()

@@ -4,11 +4,11 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
 import { CompactorError } from './errors.ts'
-import { checkFrequency, compact, DEFAULT_FREQUENCY_MS, DEFAULT_RECORDS_PER_FILE, FREQUENCIES, type CompactionResult } from './compaction/index.ts'
+import { checkFrequency, compact, DEFAULT_FREQUENCY_MS, DEFAULT_TARGET_FILE_BYTES, FREQUENCIES, MAX_TARGET_FILE_BYTES, MIN_TARGET_FILE_BYTES, type CompactionResult } from './compaction/index.ts'
 import { toJson } from './json.ts'
 
-const USAGE = `usage: metric-compactor compact [--frequency-ms N] [--records-per-file N] [--dateint YYYYMMDD]
-                                [--organization-id ID] -o OUTDIR FILE...
+const USAGE = `usage: metric-compactor compact [--frequency-ms N] [--target-file-bytes N] [--records-per-file N]
+                                [--dateint YYYYMMDD] [--organization-id ID] -o OUTDIR FILE...
        metric-compactor serve [--port N] [--host ADDR] [--storage-root DIR]
 
 serve runs the HTTP service (POST /compact, /healthz, /readyz, /openapi.json); its settings come
@@ -18,7 +18,9 @@ Compacts cooked metric parquet segments into OUTDIR: tbl_<segment_id>.parquet fi
 manifest.json (segment metadata per file and the compaction report).
 
   --frequency-ms N       bucket width in ms: ${FREQUENCIES.join(', ')} (default ${DEFAULT_FREQUENCY_MS})
-  --records-per-file N   rows per output file at most, split between series (default ${DEFAULT_RECORDS_PER_FILE})
+  --target-file-bytes N  bytes per output file at most, split between series (a single larger
+                         series is a file of its own): ${MIN_TARGET_FILE_BYTES} to ${MAX_TARGET_FILE_BYTES} (default ${DEFAULT_TARGET_FILE_BYTES})
+  --records-per-file N   rows per output file at most as well, split between series (default: no row cap)
   --dateint YYYYMMDD     the bundle's day: rows outside it are kept and counted
   --organization-id ID   the bundle's organization (part of the segment ids)
   -o, --out OUTDIR       output directory (created if missing)
@@ -41,6 +43,7 @@ export async function main (argv: readonly string[], io = { out: process.stdout,
       allowPositionals: true,
       options: {
         'frequency-ms': { type: 'string' },
+        'target-file-bytes': { type: 'string' },
         'records-per-file': { type: 'string' },
         dateint: { type: 'string' },
         'organization-id': { type: 'string' },
@@ -65,8 +68,12 @@ export async function main (argv: readonly string[], io = { out: process.stdout,
   } catch (err) {
     return fail(io.err, err as CompactorError)
   }
-  const recordsPerFile = integerOption(values['records-per-file'], DEFAULT_RECORDS_PER_FILE)
-  if (recordsPerFile === null || recordsPerFile < 1) return usageError(io.err, `--records-per-file must be a positive integer, got '${values['records-per-file']}'`)
+  const targetFileBytes = integerOption(values['target-file-bytes'], DEFAULT_TARGET_FILE_BYTES)
+  if (targetFileBytes === null || targetFileBytes < MIN_TARGET_FILE_BYTES || targetFileBytes > MAX_TARGET_FILE_BYTES) {
+    return usageError(io.err, `--target-file-bytes must be an integer from ${MIN_TARGET_FILE_BYTES} to ${MAX_TARGET_FILE_BYTES}, got '${values['target-file-bytes']}'`)
+  }
+  const recordsPerFile = integerOption(values['records-per-file'], undefined)
+  if (recordsPerFile === null || (recordsPerFile !== undefined && recordsPerFile < 1)) return usageError(io.err, `--records-per-file must be a positive integer, got '${values['records-per-file']}'`)
   const dateint = integerOption(values.dateint, undefined)
   if (dateint === null) return usageError(io.err, `--dateint must be YYYYMMDD, got '${values.dateint}'`)
 
@@ -79,6 +86,7 @@ export async function main (argv: readonly string[], io = { out: process.stdout,
       inputs: positionals.map(path => ({ path, label: path })),
       outDir: values.out,
       frequencyMs,
+      targetFileBytes,
       recordsPerFile,
       dateint,
       organizationId: values['organization-id'],

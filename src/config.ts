@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { availableParallelism, totalmem, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { CompactorError } from './errors.ts'
-import { DEFAULT_RECORDS_PER_FILE } from './compaction/index.ts'
+import { DEFAULT_TARGET_FILE_BYTES, MAX_TARGET_FILE_BYTES, MIN_TARGET_FILE_BYTES } from './compaction/index.ts'
 
 export interface HttpSourceConfig {
   /** Hosts segments may be fetched from (and redirected to): `host`, `host:port` or `*.domain`. */
@@ -63,9 +63,10 @@ export interface Config {
   readonly uploadRateWindowMs: number
   /** Multipart uploads being received at once at most; past it, 503 CMP_ERR_OVERLOADED. */
   readonly maxUploadsInProgress: number
-  /** Target size of a compacted file: inputs at 80 % of it or more are already compacted. */
+  /** Bytes per output file at most (but for a file of one series); inputs at 80 % of it or more are already compacted. */
   readonly targetFileBytes: number
-  readonly recordsPerFile: number
+  /** Rows per output file at most as well, when set. */
+  readonly recordsPerFile: number | undefined
   /** The process's memory limit: the container's, else 75 % of the machine's. */
   readonly memoryLimitBytes: number
   /** Bytes compactions together may reserve (their estimates): 3/4 of the memory limit by default. */
@@ -117,8 +118,8 @@ export const ENVIRONMENT: Readonly<Record<string, string>> = {
   MIN_UPLOAD_BYTES_PER_S: 'slowest upload accepted, measured over each UPLOAD_RATE_WINDOW_MS, before 408 CMP_ERR_REQUEST_TIMEOUT (16384; 0: no minimum)',
   UPLOAD_RATE_WINDOW_MS: 'the window MIN_UPLOAD_BYTES_PER_S is measured over (10000)',
   MAX_UPLOADS_IN_PROGRESS: 'multipart uploads received at once at most, before 503 CMP_ERR_OVERLOADED (32)',
-  TARGET_FILE_BYTES: 'target size of a compacted file (2097152)',
-  RECORDS_PER_FILE: `rows per output file at most (${DEFAULT_RECORDS_PER_FILE})`,
+  TARGET_FILE_BYTES: `bytes per output file at most, split between series; inputs at 80 % of it or more are already compacted (${DEFAULT_TARGET_FILE_BYTES}; ${MIN_TARGET_FILE_BYTES} to ${MAX_TARGET_FILE_BYTES})`,
+  RECORDS_PER_FILE: 'rows per output file at most as well (no row cap when unset)',
   MEMORY_LIMIT_BYTES: 'memory limit of the service and its children (the cgroup limit, else 75 % of total memory)',
   COMPACTION_BUDGET_BYTES: 'memory compactions may reserve together (75 % of MEMORY_LIMIT_BYTES, at most what the process leaves free)',
   MAX_QUEUE: 'requests waiting for memory budget at most (64)',
@@ -175,8 +176,8 @@ export function loadConfig (env: Env = process.env, overrides: Partial<Config> =
     minUploadBytesPerS: read.integer('MIN_UPLOAD_BYTES_PER_S', 16 * 1024, 0),
     uploadRateWindowMs: read.integer('UPLOAD_RATE_WINDOW_MS', 10_000, 100, 3_600_000),
     maxUploadsInProgress: read.integer('MAX_UPLOADS_IN_PROGRESS', 32, 1),
-    targetFileBytes: read.integer('TARGET_FILE_BYTES', 2 * MiB, 1),
-    recordsPerFile: read.integer('RECORDS_PER_FILE', DEFAULT_RECORDS_PER_FILE, 1),
+    targetFileBytes: read.integer('TARGET_FILE_BYTES', DEFAULT_TARGET_FILE_BYTES, MIN_TARGET_FILE_BYTES, MAX_TARGET_FILE_BYTES),
+    recordsPerFile: read.optionalInteger('RECORDS_PER_FILE', 1),
     memoryLimitBytes,
     compactionBudgetBytes: read.integer('COMPACTION_BUDGET_BYTES', defaultCompactionBudget(memoryLimitBytes), 1),
     maxQueue: read.integer('MAX_QUEUE', 64, 0),
@@ -243,6 +244,11 @@ class EnvReader {
 
   text (name: string, fallback: string): string {
     return this.optional(name) ?? fallback
+  }
+
+  /** An integer in [min, max], or undefined when the variable is unset. */
+  optionalInteger (name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+    return this.optional(name) === undefined ? undefined : this.integer(name, 0, min, max)
   }
 
   integer (name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process'
 import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { writeSegment } from './support/segments.ts'
+import { noisyRows, writeSegment } from './support/segments.ts'
 
 const run = promisify(execFile)
 const BIN = join(import.meta.dirname, '..', 'bin', 'metric-compactor.js')
@@ -61,6 +61,22 @@ t.test('--frequency-ms and --records-per-file are honoured', async t => {
   t.same(manifest.files.map((f: { record_count: number }) => f.record_count), [1, 1, 1], 'one series per file')
 })
 
+t.test('--target-file-bytes sizes the files by bytes (default 2 MiB, no row cap)', async t => {
+  const dir = t.testdir()
+  const input = join(dir, 'noisy.parquet')
+  await writeSegment(input, noisyRows(80, 20, 1_700_000_000_000))
+  const files = async (args: string[]): Promise<Array<{ record_count: number, file_size: number }>> => {
+    const out = join(dir, `out${args.join('')}`)
+    const { code, stderr } = await cli(['compact', ...args, '-o', out, input])
+    t.equal(code, 0, stderr)
+    return JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')).files
+  }
+  t.same((await files([])).map(f => f.record_count), [1600], 'by default one file holds every row')
+  const small = await files(['--target-file-bytes', '65536'])
+  t.ok(small.length >= 3, `${small.length} files`)
+  t.ok(small.every(f => f.file_size <= 65_536 && f.record_count % 20 === 0), 'each within the target, whole series only')
+})
+
 t.test('bad input exits non-zero with a clear message naming the file, never a stack trace', async t => {
   const dir = t.testdir({ 'notes.parquet': 'this is not parquet at all' })
   const [good] = await twoSegments(dir)
@@ -70,6 +86,10 @@ t.test('bad input exits non-zero with a clear message naming the file, never a s
     { args: ['compact', '--frequency-ms', '12345', '-o', join(dir, 'o3'), good], code: 1, message: /CMP_ERR_BAD_FREQUENCY: .*12345/ },
     { args: ['compact', '--frequency-ms', 'fast', '-o', join(dir, 'o3'), good], code: 1, message: /CMP_ERR_BAD_FREQUENCY: .*fast/ },
     { args: ['compact', good], code: 2, message: /missing -o OUTDIR/ },
+    { args: ['compact', '--target-file-bytes', '65535', '-o', join(dir, 'o5'), good], code: 2, message: /--target-file-bytes must be an integer from 65536 to 1073741824, got '65535'/ },
+    { args: ['compact', '--target-file-bytes', '1073741825', '-o', join(dir, 'o5'), good], code: 2, message: /--target-file-bytes must be an integer from 65536/ },
+    { args: ['compact', '--target-file-bytes', '2MiB', '-o', join(dir, 'o5'), good], code: 2, message: /--target-file-bytes must be an integer/ },
+    { args: ['compact', '--records-per-file', '0', '-o', join(dir, 'o5'), good], code: 2, message: /--records-per-file must be a positive integer/ },
     { args: ['compact', '-o', join(dir, 'o4')], code: 2, message: /no input files/ },
     { args: ['explode'], code: 2, message: /unknown command 'explode'/ },
   ]

@@ -3,11 +3,11 @@ import t from 'tap'
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ENVIRONMENT, MAIN_THREAD_HEADROOM_BYTES, defaultCompactionBudget, defaultMemoryLimit, loadConfig } from '../src/config.ts'
-import { DEFAULT_RECORDS_PER_FILE } from '../src/compaction/compact.ts'
 
-t.test('defaults: port 8080 on 0.0.0.0, storage root ./data, 2 MiB target files, no token', async t => {
+t.test('defaults: port 8080 on 0.0.0.0, storage root ./data, 2 MiB target files and no row cap, no token', async t => {
   const config = loadConfig({})
-  t.match(config, { port: 8080, host: '0.0.0.0', storageRoot: resolve('data'), targetFileBytes: 2 * 1024 * 1024, apiToken: undefined, recordsPerFile: DEFAULT_RECORDS_PER_FILE })
+  t.match(config, { port: 8080, host: '0.0.0.0', storageRoot: resolve('data'), targetFileBytes: 2 * 1024 * 1024, apiToken: undefined })
+  t.equal(config.recordsPerFile, undefined, 'RECORDS_PER_FILE unset: no row cap')
   t.same(config.http.allowedHosts, [], 'no http(s) host is allowed unless listed')
   t.equal(config.memoryLimitBytes, defaultMemoryLimit())
   t.ok(config.memoryLimitBytes > 0)
@@ -18,10 +18,10 @@ t.test('every variable is read and parsed', async t => {
     PORT: '9000', HOST: '127.0.0.1', STORAGE_ROOT: '/srv/lake', API_TOKEN: 'x', DEBUG_TOKEN: 'd', HTTP_ALLOWED_HOSTS: 'A.example.com, *.s3.amazonaws.com,minio:9000',
     HTTP_MAX_BYTES: '10', HTTP_TIMEOUT_MS: '20', HTTP_MAX_REDIRECTS: '1', S3_ENDPOINT: 'http://minio:9000', S3_REGION: 'eu-west-1',
     S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_FORCE_PATH_STYLE: 'true', MAX_FILE_BYTES: '5', MAX_FILES: '6', MAX_REQUEST_BYTES: '7',
-    MAX_MANIFEST_BYTES: '8', MAX_TEMP_BYTES: '9', TARGET_FILE_BYTES: '11', RECORDS_PER_FILE: '12', MEMORY_LIMIT_BYTES: '13', SHUTDOWN_TIMEOUT_MS: '14', LOG_LEVEL: 'debug', TEMP_DIR: '/scratch',
+    MAX_MANIFEST_BYTES: '8', MAX_TEMP_BYTES: '9', TARGET_FILE_BYTES: '65537', RECORDS_PER_FILE: '12', MEMORY_LIMIT_BYTES: '13', SHUTDOWN_TIMEOUT_MS: '14', LOG_LEVEL: 'debug', TEMP_DIR: '/scratch',
   })
   t.match(config, {
-    port: 9000, host: '127.0.0.1', storageRoot: '/srv/lake', apiToken: 'x', debugToken: 'd', targetFileBytes: 11, recordsPerFile: 12, memoryLimitBytes: 13, shutdownTimeoutMs: 14, maxTempBytes: 9, logLevel: 'debug', tempDir: '/scratch',
+    port: 9000, host: '127.0.0.1', storageRoot: '/srv/lake', apiToken: 'x', debugToken: 'd', targetFileBytes: 65537, recordsPerFile: 12, memoryLimitBytes: 13, shutdownTimeoutMs: 14, maxTempBytes: 9, logLevel: 'debug', tempDir: '/scratch',
     http: { allowedHosts: ['a.example.com', '*.s3.amazonaws.com', 'minio:9000'], maxBytes: 10, timeoutMs: 20, maxRedirects: 1 },
     s3: { endpoint: 'http://minio:9000', region: 'eu-west-1', accessKeyId: 'k', secretAccessKey: 's', forcePathStyle: true },
     uploads: { maxFileBytes: 5, maxFiles: 6, maxRequestBytes: 7, maxManifestBytes: 8 },
@@ -29,7 +29,8 @@ t.test('every variable is read and parsed', async t => {
 })
 
 t.test('a bad value is a CMP_ERR_CONFIG naming the variable', async t => {
-  for (const [name, value] of [['PORT', '80a'], ['PORT', '70000'], ['MAX_FILES', '0'], ['S3_FORCE_PATH_STYLE', 'maybe'], ['HTTP_TIMEOUT_MS', '-1']]) {
+  for (const [name, value] of [['PORT', '80a'], ['PORT', '70000'], ['MAX_FILES', '0'], ['S3_FORCE_PATH_STYLE', 'maybe'], ['HTTP_TIMEOUT_MS', '-1'],
+    ['TARGET_FILE_BYTES', '65535'], ['TARGET_FILE_BYTES', String(1024 ** 3 + 1)], ['RECORDS_PER_FILE', '0']]) {
     t.throws(() => loadConfig({ [name]: value }), { code: 'CMP_ERR_CONFIG', details: { variable: name } }, `${name}=${value}`)
   }
   t.throws(() => loadConfig({ S3_ACCESS_KEY_ID: 'k' }), { code: 'CMP_ERR_CONFIG' }, 'a key without its secret')

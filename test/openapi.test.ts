@@ -126,7 +126,8 @@ async function produce (app: App, key: string): Promise<{ statusCode: number, he
     }
     case 'POST /compact 415': return post({ payload: Buffer.from('x'), headers: { 'content-type': 'text/csv' } })
     case 'POST /compact 422': {
-      const empty = manifest({ target_file_bytes: 1 })
+      // every segment already compacted (its declared size): nothing for the one file
+      const empty = manifest({}, [{ segment_id: '1', url: 'file:seg/a.parquet', file_size: 1 << 30 }])
       return post({ payload: empty, headers: { accept: 'application/vnd.apache.parquet' } })
     }
     case 'POST /compact 500': {

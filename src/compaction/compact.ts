@@ -12,12 +12,16 @@ import { DROP_REASONS, type Batch } from './read/batch-reader.ts'
 import type { FileIdentity } from './read/input-file.ts'
 import { openSegment, type Segment } from './read/segment.ts'
 import { buildReport, type Altered, type CompactionReport } from './report.ts'
-import { ENGINE_COLUMNS, FORCED_TYPES, compareNames, promote, type ColumnType } from './schema.ts'
+import { ENGINE_COLUMNS, FORCED_TYPES, IGNORED_COLUMNS, compareNames, promote, type ColumnType } from './schema.ts'
 import { DEFAULT_FREQUENCY_MS, checkDateint, checkFrequency } from './time.ts'
 import type { OutputColumn, SegmentMeta } from './write/segment-file.ts'
 import { SegmentWriter } from './write/segment-writer.ts'
 
-export const DEFAULT_RECORDS_PER_FILE = 80_000
+/** Output files are at most this many bytes, but for a file of one series (TARGET_FILE_BYTES, target_file_bytes). */
+export const DEFAULT_TARGET_FILE_BYTES = 2 * 1024 * 1024
+/** The range of target_file_bytes the service and the CLI accept. */
+export const MIN_TARGET_FILE_BYTES = 64 * 1024
+export const MAX_TARGET_FILE_BYTES = 1024 * 1024 * 1024
 /** Bytes read at a time to hash an input. */
 const HASH_READ_BYTES = 1 << 20
 
@@ -37,7 +41,13 @@ export interface CompactionOptions {
   /** Directory the output files are written to. */
   readonly outDir: string
   readonly frequencyMs?: number
-  /** Rows per output file at most (a single series larger than this still stays in one file); Infinity for one file. */
+  /**
+   * Bytes per output file at most (default DEFAULT_TARGET_FILE_BYTES): a file closes before the
+   * series that would take it past this; a single series larger than this is a file of its own.
+   * Infinity (with recordsPerFile unset) for one file.
+   */
+  readonly targetFileBytes?: number
+  /** Rows per output file at most as well (a single series larger than this still stays in one file); unset: no row cap. */
   readonly recordsPerFile?: number
   readonly organizationId?: string
   readonly dateint?: number
@@ -64,8 +74,8 @@ export interface CompactionResult {
 export async function compact (options: CompactionOptions): Promise<CompactionResult> {
   const started = performance.now()
   const frequencyMs = checkFrequency(options.frequencyMs ?? DEFAULT_FREQUENCY_MS)
-  const recordsPerFile = options.recordsPerFile ?? DEFAULT_RECORDS_PER_FILE
-  checkOptions(options, recordsPerFile)
+  const targetFileBytes = options.targetFileBytes ?? DEFAULT_TARGET_FILE_BYTES
+  checkOptions(options, targetFileBytes)
   const day = options.dateint === undefined ? null : checkDateint(options.dateint)
   const account = new MemoryAccount(options.memoryLimitBytes ?? Infinity)
 
@@ -99,7 +109,8 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     writer = new SegmentWriter({
       outDir: options.outDir,
       schema,
-      recordsPerFile,
+      targetFileBytes,
+      recordsPerFile: options.recordsPerFile,
       segmentId: file => segmentIdFor(bundleKey, inputIds, file),
       parallel: options.parallelWrite ?? true,
       onFile: options.onFile,
@@ -134,19 +145,28 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
   }
 }
 
-function checkOptions (options: CompactionOptions, recordsPerFile: number): void {
+function checkOptions (options: CompactionOptions, targetFileBytes: number): void {
   if (options.inputs.length === 0) throw new CompactorError('CMP_ERR_NO_INPUTS')
-  if (!(recordsPerFile === Infinity || (Number.isSafeInteger(recordsPerFile) && recordsPerFile > 0))) {
+  const recordsPerFile = options.recordsPerFile
+  if (recordsPerFile !== undefined && !isPositive(recordsPerFile)) {
     throw new CompactorError('CMP_ERR_BAD_ARGUMENT', `records_per_file must be a positive integer, got ${recordsPerFile}`, { field: 'records_per_file' })
+  }
+  if (!isPositive(targetFileBytes)) {
+    throw new CompactorError('CMP_ERR_BAD_ARGUMENT', `target_file_bytes must be a positive integer, got ${targetFileBytes}`, { field: 'target_file_bytes' })
   }
 }
 
-/** The union of the inputs' columns (current names, promoted types) plus every engine column, sorted by name. */
+/** A positive safe integer, or Infinity (no limit). */
+function isPositive (n: number): boolean {
+  return n === Infinity || (Number.isSafeInteger(n) && n > 0)
+}
+
+/** The union of the inputs' columns (current names, promoted types; no ignored column) plus every engine column, sorted by name. */
 export function outputSchema (segments: readonly Segment[]): OutputColumn[] {
   const types = new Map<string, ColumnType>(FORCED_TYPES)
   for (const segment of segments) {
     for (const [name, sources] of segment.columns) {
-      if (FORCED_TYPES.has(name)) continue
+      if (FORCED_TYPES.has(name) || IGNORED_COLUMNS.has(name)) continue
       for (const { type } of sources) {
         const known = types.get(name)
         types.set(name, known === undefined ? type : promote(known, type))

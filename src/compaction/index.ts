@@ -4,7 +4,7 @@
 // and, last, the stages the bench's floor drives on their own.
 
 // Compacting, and what it answers
-export { DEFAULT_RECORDS_PER_FILE, compact, type CompactionInput, type CompactionOptions, type CompactionResult } from './compact.ts'
+export { DEFAULT_TARGET_FILE_BYTES, MAX_TARGET_FILE_BYTES, MIN_TARGET_FILE_BYTES, compact, type CompactionInput, type CompactionOptions, type CompactionResult } from './compact.ts'
 export type { CompactionReport, InputReport, InputStatus } from './report.ts'
 export type { SegmentMeta } from './write/segment-file.ts'
 export { DROP_REASONS, MAX_TIMESTAMP_MS, type DropReason } from './read/batch-reader.ts'

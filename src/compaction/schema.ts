@@ -8,7 +8,11 @@ export const TID = 'chq_tid'
 export const TIMESTAMP = 'chq_timestamp'
 export const TSNS = 'chq_tsns'
 export const SKETCH = 'chq_sketch'
-export const ROW_ID = 'chq_id'
+/**
+ * The legacy row id. The lake's metric tables have none (its current writer writes none for
+ * metrics): an input's is ignored, never read nor carried, and no output has one.
+ */
+export const LEGACY_ROW_ID = 'chq_id'
 export const METRIC_TYPE = 'chq_metric_type'
 
 /**
@@ -40,12 +44,15 @@ export const PERCENTILES: readonly number[] = ROLLUP_COLUMNS.slice(ROLLUP_FIRST_
 /** Columns whose type is fixed whatever an input says, and which every output has. */
 export const FORCED_TYPES: ReadonlyMap<string, ColumnType> = new Map<string, ColumnType>([
   [METRIC_NAME, 'string'], [TID, 'int64'], [TIMESTAMP, 'int64'], [TSNS, 'int64'],
-  [SKETCH, 'bytes'], [ROW_ID, 'string'], [METRIC_TYPE, 'string'],
+  [SKETCH, 'bytes'], [METRIC_TYPE, 'string'],
   ...ROLLUP_COLUMNS.map(c => [c, 'double'] as [string, ColumnType]),
 ])
 
 /** Columns the engine computes or rewrites itself; everything else is carried from a group's first row. */
-export const ENGINE_COLUMNS: ReadonlySet<string> = new Set([METRIC_NAME, TID, TIMESTAMP, TSNS, SKETCH, ROW_ID, ...ROLLUP_COLUMNS])
+export const ENGINE_COLUMNS: ReadonlySet<string> = new Set([METRIC_NAME, TID, TIMESTAMP, TSNS, SKETCH, ...ROLLUP_COLUMNS])
+
+/** Input columns no output has (docs/DOMAIN.md section 5): left out of the output schema, so never read. */
+export const IGNORED_COLUMNS: ReadonlySet<string> = new Set([LEGACY_ROW_ID])
 
 const LEGACY_EXTRAS = new Set(['description', 'unit', 'scope_name', 'scope_url'])
 

@@ -44,11 +44,14 @@ export async function inputFigures (inputs: ReadonlyArray<CompactionInput & { re
 
 /**
  * Peak bytes of a compaction: BASE + DECODE_FACTOR x sum of the largest row group of each input
- * + two output files' buffers (2 x min(rows, recordsPerFile) x columns x OUTPUT_BYTES_PER_CELL).
+ * + two output files' buffers (min(rows, 2 x recordsPerFile) x columns x OUTPUT_BYTES_PER_CELL).
+ * Without a row cap (recordsPerFile undefined or Infinity) every row counts: files are sized by
+ * bytes, and at the density of compacted metrics one file of the default 2 MiB may hold a whole
+ * bundle's rows.
  */
-export function estimateBytes (figures: InputFigures, recordsPerFile: number): number {
+export function estimateBytes (figures: InputFigures, recordsPerFile: number | undefined): number {
   const decoded = DECODE_FACTOR * figures.largestRowGroupBytes.reduce((a, b) => a + b, 0)
-  const outputRows = Math.min(figures.rows, recordsPerFile)
-  const output = 2 * outputRows * figures.columns * OUTPUT_BYTES_PER_CELL
+  const outputRows = Math.min(figures.rows, 2 * (recordsPerFile ?? Infinity))
+  const output = outputRows * figures.columns * OUTPUT_BYTES_PER_CELL
   return BASE_BYTES + decoded + output
 }

@@ -25,7 +25,9 @@ export interface BundleManifest {
 export interface BundleContext {
   readonly storage: Storage
   readonly temp: RequestTemp
-  readonly defaultRecordsPerFile: number
+  /** RECORDS_PER_FILE: the row cap when the manifest gives none (undefined: none). */
+  readonly defaultRecordsPerFile: number | undefined
+  /** TARGET_FILE_BYTES: the target when the manifest gives none. */
   readonly targetFileBytes: number
   /** The format the request asked for; a manifest with `output` is stored whatever it asked. */
   readonly format: 'tar' | 'parquet'
@@ -47,7 +49,7 @@ export async function readBundle (manifest: BundleManifest, ctx: BundleContext):
   const delivery: Delivery = manifest.output
     ? { kind: 'store', urlPrefix: manifest.output.url_prefix, collectorName: manifest.collector_name! }
     : { kind: ctx.format }
-  checkRecordsPerFile(manifest.records_per_file, delivery)
+  checkOneFile(manifest, delivery)
 
   const seen = new Map<string, number>()
   const segments = manifest.segments.map((segment, i) => {
@@ -95,6 +97,7 @@ export async function readBundle (manifest: BundleManifest, ctx: BundleContext):
     inputs: entries.filter((e): e is JobInput => 'path' in e),
     entries: entries.map(e => ('path' in e ? null : e)),
     frequencyMs: manifest.frequency_ms,
+    targetFileBytes: manifest.target_file_bytes ?? ctx.targetFileBytes,
     recordsPerFile: manifest.records_per_file ?? ctx.defaultRecordsPerFile,
     organizationId: manifest.organization_id,
     dateint: manifest.dateint,
@@ -103,10 +106,13 @@ export async function readBundle (manifest: BundleManifest, ctx: BundleContext):
   }
 }
 
-/** records_per_file splits files: it cannot go with a one-file (parquet) response. */
-export function checkRecordsPerFile (recordsPerFile: number | undefined, delivery: Delivery): void {
-  if (recordsPerFile !== undefined && delivery.kind === 'parquet') {
-    throw new CompactorError('CMP_ERR_BAD_REQUEST', 'records_per_file cannot be used with Accept: application/vnd.apache.parquet (one file)', { field: 'records_per_file' })
+/** records_per_file and target_file_bytes split files: neither can go with a one-file (parquet) response. */
+export function checkOneFile (fields: { records_per_file?: number, target_file_bytes?: number }, delivery: Delivery): void {
+  if (delivery.kind !== 'parquet') return
+  for (const field of ['records_per_file', 'target_file_bytes'] as const) {
+    if (fields[field] !== undefined) {
+      throw new CompactorError('CMP_ERR_BAD_REQUEST', `${field} cannot be used with Accept: application/vnd.apache.parquet (one file)`, { field })
+    }
   }
 }
 

@@ -24,7 +24,10 @@ export interface CompactionJob {
    */
   readonly entries: ReadonlyArray<InputReport | null>
   readonly frequencyMs: number
-  readonly recordsPerFile: number
+  /** Bytes per output file at most, but for a file of one series. */
+  readonly targetFileBytes: number
+  /** Rows per output file at most as well, when the request gave a cap. */
+  readonly recordsPerFile: number | undefined
   readonly organizationId: string | undefined
   readonly dateint: number | undefined
   readonly instanceNum: number | undefined
@@ -46,7 +49,9 @@ export async function runJob (job: CompactionJob, outDir: string, memoryLimitByt
       inputs: job.inputs,
       outDir,
       frequencyMs: job.frequencyMs,
-      recordsPerFile: job.delivery.kind === 'parquet' ? Infinity : job.recordsPerFile,
+      // one file for the parquet response: neither limit applies (the request may not give them)
+      targetFileBytes: job.delivery.kind === 'parquet' ? Infinity : job.targetFileBytes,
+      recordsPerFile: job.delivery.kind === 'parquet' ? undefined : job.recordsPerFile,
       organizationId: job.organizationId,
       dateint: job.dateint,
       instanceNum: job.instanceNum,

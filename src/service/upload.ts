@@ -7,7 +7,7 @@ import { checkDateint, type CompactionInput } from '../compaction/index.ts'
 import type { UploadLimits } from '../config.ts'
 import { CompactorError } from '../errors.ts'
 import { check, type JsonSchema } from '../openapi.ts'
-import { checkRecordsPerFile } from './bundle.ts'
+import { checkOneFile } from './bundle.ts'
 import type { CompactionJob, Delivery } from './job.ts'
 import type { RequestTemp } from '../storage/temp.ts'
 
@@ -15,6 +15,7 @@ export interface UploadForm {
   file: string[]
   frequency_ms?: number
   records_per_file?: number
+  target_file_bytes?: number
   organization_id?: string
   dateint?: number
 }
@@ -26,7 +27,10 @@ export interface UploadContext {
   readonly validateForm: ValidateFunction
   /** The UploadForm schema, to know which fields are integers. */
   readonly formSchema: JsonSchema
-  readonly defaultRecordsPerFile: number
+  /** RECORDS_PER_FILE: the row cap when the form gives none (undefined: none). */
+  readonly defaultRecordsPerFile: number | undefined
+  /** TARGET_FILE_BYTES: the target when the form gives none. */
+  readonly defaultTargetFileBytes: number
   readonly defaultFrequencyMs: number
   readonly delivery: Delivery
 }
@@ -69,11 +73,12 @@ export async function readUpload (parts: AsyncIterable<Multipart>, ctx: UploadCo
 
   const form = check<UploadForm>(ctx.validateForm, formObject(inputs, fields, ctx.formSchema))
   if (form.dateint !== undefined) checkDateint(form.dateint, 'CMP_ERR_BAD_REQUEST')
-  checkRecordsPerFile(form.records_per_file, ctx.delivery)
+  checkOneFile(form, ctx.delivery)
   return {
     inputs,
     entries: inputs.map(() => null),
     frequencyMs: form.frequency_ms ?? ctx.defaultFrequencyMs,
+    targetFileBytes: form.target_file_bytes ?? ctx.defaultTargetFileBytes,
     recordsPerFile: form.records_per_file ?? ctx.defaultRecordsPerFile,
     organizationId: form.organization_id,
     dateint: form.dateint,

@@ -21,11 +21,14 @@ const SMALL: DataOptions = {
 }
 
 /** Generated bundles and how each is compacted. */
-const CASES: Record<string, { data: DataOptions, frequencyMs: number, recordsPerFile?: number, parallelWrite?: boolean }> = {
+const CASES: Record<string, { data: DataOptions, frequencyMs: number, targetFileBytes?: number, recordsPerFile?: number, parallelWrite?: boolean }> = {
   sorted: { data: SMALL, frequencyMs: 10_000 },
   split: { data: SMALL, frequencyMs: 10_000, recordsPerFile: 2500 },
   // as the service runs it: files written on the compaction's own thread
   'split inline': { data: SMALL, frequencyMs: 10_000, recordsPerFile: 2500, parallelWrite: false },
+  // files sized by bytes: the estimate, the files written again, and the same bytes either way
+  bytes: { data: SMALL, frequencyMs: 10_000, targetFileBytes: 64 * 1024 },
+  'bytes inline': { data: SMALL, frequencyMs: 10_000, targetFileBytes: 64 * 1024, parallelWrite: false },
   rollup: { data: SMALL, frequencyMs: 60_000 },
   unsorted: { data: { ...SMALL, unsorted: 0.5, seed: 12 }, frequencyMs: 10_000 },
   wide: { data: { ...SMALL, columns: 120, rows: 6000, seed: 13 }, frequencyMs: 10_000 },
@@ -34,8 +37,8 @@ const CASES: Record<string, { data: DataOptions, frequencyMs: number, recordsPer
 type Hashes = Record<string, string[]>
 
 /** SHA-256 of each output file in order, and of the files' metadata as the engine reports it. */
-async function hashes (inputs: string[], outDir: string, frequencyMs: number, recordsPerFile?: number, parallelWrite?: boolean): Promise<string[]> {
-  const { files } = await compact({ inputs: inputs.map(path => ({ path })), outDir, frequencyMs, recordsPerFile, parallelWrite })
+async function hashes (inputs: string[], outDir: string, frequencyMs: number, options: { targetFileBytes?: number, recordsPerFile?: number, parallelWrite?: boolean } = {}): Promise<string[]> {
+  const { files } = await compact({ inputs: inputs.map(path => ({ path })), outDir, frequencyMs, ...options })
   const out: string[] = []
   for (const file of files) out.push(createHash('sha256').update(await readFile(join(outDir, file.file_name))).digest('hex'))
   out.push(createHash('sha256').update(JSON.stringify(files, (_k, v) => typeof v === 'bigint' ? v.toString() : v)).digest('hex'))
@@ -45,15 +48,21 @@ async function hashes (inputs: string[], outDir: string, frequencyMs: number, re
 const recorded: Hashes = existsSync(RECORDED) ? JSON.parse(await readFile(RECORDED, 'utf8')) as Hashes : {}
 const seen: Hashes = {}
 
-for (const [name, { data, frequencyMs, recordsPerFile, parallelWrite }] of Object.entries(CASES)) {
+for (const [name, { data, frequencyMs, ...options }] of Object.entries(CASES)) {
   t.test(`generated bundle '${name}' compacts to the recorded bytes`, async t => {
     const dir = t.testdir({ in: {}, out: {} })
     await generate(data, join(dir, 'in'))
     const info = JSON.parse(await readFile(join(dir, 'in', 'dataset.json'), 'utf8')) as { files: Array<{ name: string }> }
-    seen[name] = await hashes(info.files.map(f => join(dir, 'in', f.name)), join(dir, 'out'), frequencyMs, recordsPerFile, parallelWrite)
+    seen[name] = await hashes(info.files.map(f => join(dir, 'in', f.name)), join(dir, 'out'), frequencyMs, options)
     if (!RECORD) t.same(seen[name], recorded[name], `${seen[name].length - 1} files and their metadata`)
   })
 }
+
+t.test('files written inline are the ones written on the writer thread, split by rows or by bytes', async t => {
+  t.same(seen['split inline'], seen.split)
+  t.same(seen['bytes inline'], seen.bytes)
+  t.ok(seen.bytes.length > 3, `${seen.bytes.length - 1} files of 64 KiB at most`)
+})
 
 t.test('the real fixtures compact to the recorded bytes', HAVE_FIXTURES ? {} : { skip: NO_FIXTURES }, async t => {
   for (const [folder, paths] of fixtureFolders()) {

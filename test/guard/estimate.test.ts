@@ -4,11 +4,12 @@ import { join } from 'node:path'
 import { BASE_BYTES, DECODE_FACTOR, OUTPUT_BYTES_PER_CELL, estimateBytes, inputFigures } from '../../src/guard/estimate.ts'
 import { twoSegments } from '../support/http.ts'
 
-t.test('estimate = base + decoded largest row groups + two output files of min(rows, recordsPerFile) rows', async t => {
+t.test('estimate = base + decoded largest row groups + two output files of recordsPerFile rows, every row at most', async t => {
   const figures = { largestRowGroupBytes: [1000, 3000], rows: 500, columns: 10 }
-  t.equal(estimateBytes(figures, 80_000), BASE_BYTES + DECODE_FACTOR * 4000 + 2 * 500 * 10 * OUTPUT_BYTES_PER_CELL)
-  t.equal(estimateBytes(figures, 100), BASE_BYTES + DECODE_FACTOR * 4000 + 2 * 100 * 10 * OUTPUT_BYTES_PER_CELL, 'output files hold recordsPerFile rows at most')
+  t.equal(estimateBytes(figures, 80_000), BASE_BYTES + DECODE_FACTOR * 4000 + 500 * 10 * OUTPUT_BYTES_PER_CELL)
+  t.equal(estimateBytes(figures, 100), BASE_BYTES + DECODE_FACTOR * 4000 + 2 * 100 * 10 * OUTPUT_BYTES_PER_CELL, 'two files of recordsPerFile rows at most')
   t.equal(estimateBytes(figures, Infinity), estimateBytes(figures, 80_000), 'one file (Infinity) holds every row')
+  t.equal(estimateBytes(figures, undefined), estimateBytes(figures, Infinity), 'no row cap (files sized by bytes): every row')
 })
 
 t.test('the figures come from the footers: rows, distinct current column names, largest row group per input', async t => {

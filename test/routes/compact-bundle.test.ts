@@ -83,7 +83,7 @@ t.test('a missing segment fails the request, naming it, unless skip_missing repo
 })
 
 t.test('a segment at 80 % of the target size or more is already compacted: reported, not read, its rows not in rows_in', async t => {
-  const { app, sizes } = await appWithSegments(t)
+  const { app, root, sizes } = await appWithSegments(t)
   const big = { segment_id: '1009', url: 'file:seg/never-read.parquet', file_size: 1_677_721, record_count: 40_000 }
   const res = await post(app, bundle([SEGMENTS[0], big, SEGMENTS[1]]))
   t.equal(res.statusCode, 200, res.body.slice(0, 300))
@@ -94,13 +94,16 @@ t.test('a segment at 80 % of the target size or more is already compacted: repor
   const justUnder = await post(app, bundle([SEGMENTS[0], { ...big, file_size: 1_677_720 }]))
   t.equal(justUnder.statusCode, 400, 'just under 80 %: it is read (and here it is missing)')
 
-  // without file_size in the manifest, the size of the file decides
-  const target = Math.ceil(Math.max(...sizes) / 0.8)
-  const bySize = await post(app, bundle(SEGMENTS, { target_file_bytes: target }))
+  // without file_size in the manifest, the size of the file decides: 80 % of the smallest target, 65536, is 52428 bytes
+  t.ok(Math.max(...sizes) < 52_428, 'the small segments are below it')
+  await writeFile(join(root, 'seg', 'big.parquet'), Buffer.alloc(52_428)) // never read: its size is enough
+  await writeFile(join(root, 'seg', 'big2.parquet'), Buffer.alloc(60_000))
+  const bigs = [{ segment_id: 1010, url: 'file:seg/big.parquet' }, { segment_id: 1011, url: 'file:seg/big2.parquet' }]
+  const bySize = await post(app, bundle([SEGMENTS[0], bigs[0]], { target_file_bytes: 65_536 }))
   const { manifest: m2 } = await manifestOf(bySize)
-  t.same(m2.report.inputs.map((i: any) => i.status).sort(), ['already_compacted', 'compacted'])
+  t.same(m2.report.inputs.map((i: any) => [i.segment_id, i.status]), [['1001', 'compacted'], ['1010', 'already_compacted']])
 
-  const none = await post(app, bundle(SEGMENTS, { target_file_bytes: 1 }))
+  const none = await post(app, bundle(bigs, { target_file_bytes: 65_536 }))
   const { entries, manifest: m3 } = await manifestOf(none)
   t.same(entries.map((e: any) => e.name), ['manifest.json'], 'nothing to compact: only the manifest')
   t.same(m3.report.inputs.map((i: any) => i.status), ['already_compacted', 'already_compacted'])
@@ -201,6 +204,10 @@ t.test('malformed manifests: 400 naming the field (bad JSON, schema violations),
     { what: 'a file: URL with a host', res: await post(app, bundle([{ segment_id: '1', url: 'file://otherhost/seg/a.parquet' }])), status: 400, code: 'CMP_ERR_BAD_URL', field: 'segments[0].url' },
     { what: 'an s3 URL without a key', res: await post(app, bundle([{ segment_id: '1', url: 's3://bucket' }])), status: 400, code: 'CMP_ERR_BAD_URL', field: 'segments[0].url' },
     { what: 'records_per_file with a parquet response', res: await post(app, bundle(SEGMENTS, { records_per_file: 3 }), { accept: 'application/vnd.apache.parquet' }), status: 400, code: 'CMP_ERR_BAD_REQUEST', field: 'records_per_file' },
+    { what: 'target_file_bytes with a parquet response', res: await post(app, bundle(SEGMENTS, { target_file_bytes: 65_536 }), { accept: 'application/vnd.apache.parquet' }), status: 400, code: 'CMP_ERR_BAD_REQUEST', field: 'target_file_bytes' },
+    { what: 'target_file_bytes under 64 KiB', res: await post(app, bundle(SEGMENTS, { target_file_bytes: 65_535 })), status: 400, code: 'CMP_ERR_BAD_REQUEST', field: 'target_file_bytes' },
+    { what: 'target_file_bytes over 1 GiB', res: await post(app, bundle(SEGMENTS, { target_file_bytes: 1024 ** 3 + 1 })), status: 400, code: 'CMP_ERR_BAD_REQUEST', field: 'target_file_bytes' },
+    { what: 'target_file_bytes not an integer', res: await post(app, bundle(SEGMENTS, { target_file_bytes: 70_000.5 })), status: 400, code: 'CMP_ERR_BAD_REQUEST', field: 'target_file_bytes' },
     { what: 'a manifest over MAX_MANIFEST_BYTES', res: await post(app, bundle(Array.from({ length: 100 }, (_, i) => ({ segment_id: String(i), url: `file:seg/${'x'.repeat(40)}.parquet` })))), status: 413, code: 'CMP_ERR_REQUEST_TOO_LARGE' },
   ]
   for (const c of cases) {

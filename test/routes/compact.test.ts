@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { main } from '../../src/cli.ts'
 import { duck, lit } from '../support/duckdb.ts'
-import { writeSegment } from '../support/segments.ts'
+import { noisyRows, writeSegment } from '../support/segments.ts'
 import { ContractChecker, DATEINT, ORG, T0, assertNoTempFiles, multipart, readTar, testApp, twoSegments } from '../support/http.ts'
 
 const contract = new ContractChecker()
@@ -89,8 +89,34 @@ t.test('form fields are honoured: frequency_ms, records_per_file, organization_i
   t.equal(entries.length, 4)
 })
 
+t.test('files are sized by bytes: the target_file_bytes field, else TARGET_FILE_BYTES, else 2 MiB; records_per_file unset by default', async t => {
+  const dir = t.testdir()
+  const path = join(dir, 'noisy.parquet')
+  await writeSegment(path, noisyRows(80, 20, T0)) // about 220 KB compacted
+  const data = await readFile(path)
+  const sizes = async (app: Awaited<ReturnType<typeof testApp>>, fields: Record<string, string> = {}): Promise<Array<{ rows: number, bytes: number }>> => {
+    const res = await app.inject({ method: 'POST', url: '/compact', ...await multipart([{ name: 'noisy.parquet', data }], fields) })
+    t.equal(res.statusCode, 200, res.body.slice(0, 300))
+    const entries = await readTar(res.rawPayload)
+    const manifest = JSON.parse(entries.at(-1)!.data.toString())
+    for (const [i, file] of manifest.files.entries()) t.equal(entries[i].data.length, file.file_size, `${file.file_name}: file_size is its size`)
+    return manifest.files.map((f: { record_count: number, file_size: number }) => ({ rows: f.record_count, bytes: f.file_size }))
+  }
+  const app = await testApp(t)
+  t.same((await sizes(app)).map(f => f.rows), [1600], 'the default 2 MiB holds every row in one file: no row cap')
+  const small = await sizes(app, { target_file_bytes: '65536' })
+  t.ok(small.length >= 3, `target_file_bytes 65536: ${small.length} files`)
+  t.ok(small.every(f => f.bytes <= 65_536 && f.rows % 20 === 0), 'each within the target, whole series only')
+  t.equal(small.reduce((n, f) => n + f.rows, 0), 1600)
+  const capped = await sizes(app, { target_file_bytes: '65536', records_per_file: '100' })
+  t.ok(capped.every(f => f.rows <= 100 && f.bytes <= 65_536), 'records_per_file caps rows as well')
+  const configured = await testApp(t, { targetFileBytes: 65_536 })
+  t.same(await sizes(configured), small, 'TARGET_FILE_BYTES is the default target')
+  await assertNoTempFiles(t, app)
+})
+
 t.test('Accept: application/vnd.apache.parquet gives all rows in one file, the summary in X-Compaction-Report', async t => {
-  const app = await testApp(t, { recordsPerFile: 1 })
+  const app = await testApp(t, { recordsPerFile: 1, targetFileBytes: 65_536 })
   const body = await multipart(await uploads(t.testdir()))
   const res = await app.inject({ method: 'POST', url: '/compact', payload: body.payload, headers: { ...body.headers, accept: 'application/vnd.apache.parquet' } })
   t.equal(res.statusCode, 200, res.body.slice(0, 300))
@@ -104,7 +130,7 @@ t.test('Accept: application/vnd.apache.parquet gives all rows in one file, the s
   const file = join(t.testdir(), 'one.parquet')
   await writeFile(file, res.rawPayload)
   const [{ n }] = await duck(`SELECT count(*) AS n FROM read_parquet(${lit(file)})`)
-  t.equal(n, 3n, 'every row in one file, although RECORDS_PER_FILE is 1')
+  t.equal(n, 3n, 'every row in one file, although RECORDS_PER_FILE is 1 and TARGET_FILE_BYTES the smallest')
   await assertNoTempFiles(t, app)
 })
 
@@ -161,6 +187,10 @@ t.test('bad uploads get a 4xx with their code before any byte, and leave no temp
     { what: 'an unknown field', files: [a], fields: { colour: 'blue' }, status: 400, code: 'CMP_ERR_BAD_REQUEST', details: { field: 'colour' } },
     { what: 'a file under another field name', files: [{ ...a, field: 'segment' }], status: 400, code: 'CMP_ERR_BAD_REQUEST', details: { field: 'segment' } },
     { what: 'records_per_file with a parquet response', files: [a], fields: { records_per_file: '5' }, headers: { accept: 'application/vnd.apache.parquet' }, status: 400, code: 'CMP_ERR_BAD_REQUEST', details: { field: 'records_per_file' } },
+    { what: 'target_file_bytes with a parquet response', files: [a], fields: { target_file_bytes: '65536' }, headers: { accept: 'application/vnd.apache.parquet' }, status: 400, code: 'CMP_ERR_BAD_REQUEST', details: { field: 'target_file_bytes' } },
+    { what: 'target_file_bytes under 64 KiB', files: [a], fields: { target_file_bytes: '65535' }, status: 400, code: 'CMP_ERR_BAD_REQUEST', details: { field: 'target_file_bytes' } },
+    { what: 'target_file_bytes over 1 GiB', files: [a], fields: { target_file_bytes: '1073741825' }, status: 400, code: 'CMP_ERR_BAD_REQUEST', details: { field: 'target_file_bytes' } },
+    { what: 'target_file_bytes not a number', files: [a], fields: { target_file_bytes: '2MiB' }, status: 400, code: 'CMP_ERR_BAD_REQUEST', details: { field: 'target_file_bytes' } },
     { what: 'a file over MAX_FILE_BYTES', files: [a, big], status: 413, code: 'CMP_ERR_FILE_TOO_LARGE', details: { file: 'big.parquet' } },
     { what: 'files over MAX_REQUEST_BYTES together', files: [mid, mid, mid, mid], status: 413, code: 'CMP_ERR_REQUEST_TOO_LARGE' },
     { what: 'more than MAX_FILES files', files: [junk, junk, junk, junk, junk, junk], status: 413, code: 'CMP_ERR_TOO_MANY_FILES' },

@@ -10,7 +10,7 @@ import { deliver } from '../../src/service/deliver.ts'
 import type { CompactionJob, JobRunner } from '../../src/service/job.ts'
 import { TempSpace } from '../../src/storage/temp.ts'
 
-const job = { inputs: [], entries: [], frequencyMs: 10_000, recordsPerFile: 1, organizationId: undefined, dateint: undefined, instanceNum: undefined, delivery: { kind: 'tar' } } satisfies CompactionJob
+const job = { inputs: [], entries: [], frequencyMs: 10_000, targetFileBytes: 2 * 1024 * 1024, recordsPerFile: 1, organizationId: undefined, dateint: undefined, instanceNum: undefined, delivery: { kind: 'tar' } } satisfies CompactionJob
 const file = { segment_id: 1n, file_name: 'tbl_1.parquet', record_count: 1, file_size: 4, ts_range: [0, 1], metric_names: [], metric_types: [], fingerprints: [], sort_version: 3 } satisfies SegmentMeta
 const report = { rows_in: 1 } as CompactionReport
 

@@ -110,3 +110,19 @@ export async function writeSegment (path: string, rows: readonly RowSpec[], opti
   })
   await writer.finish()
 }
+
+/**
+ * Rows of `series` series of `rows` rows each, sorted, whose attribute `attr_note` changes from row
+ * to row with incompressible values (240 hex characters): about 2.7 KiB per series in a compacted
+ * file, so that small targets split them into several files, and several times what the first
+ * file's estimate expects (attributes are mostly constant along a series).
+ */
+export function noisyRows (series: number, rows: number, t0: number, seed = 12345): RowSpec[] {
+  let state = seed
+  const noise = (): string => Array.from({ length: 40 }, () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 8).toString(16).padStart(6, '0')).join('')
+  const out: RowSpec[] = []
+  for (let tid = 1; tid <= series; tid++) {
+    for (let i = 0; i < rows; i++) out.push({ name: 'm', tid: BigInt(tid), ts: t0 + i * 10_000, values: [i], attrs: { attr_note: noise() } })
+  }
+  return out
+}

@@ -7,12 +7,12 @@ import { copyBytes } from '../bytes.ts'
 import { writeColumnChunk, type ColumnValues } from './column-writer.ts'
 import { writeBloomFilters } from './bloom.ts'
 import { MAGIC, parquetSchema, writeMetadata } from '../parquet.ts'
-import { ROW_ID_WIDTH, metricFingerprints, rowIdBytes } from '../ids.ts'
+import { metricFingerprints } from '../ids.ts'
 import { toText, valueAt, type Batch, type CarriedColumn } from '../read/batch-reader.ts'
 import type { DecodedColumn } from '../read/chunk-reader.ts'
 import type { OutputRows } from './output-rows.ts'
 import {
-  METRIC_NAME, METRIC_TYPE, ROLLUP_COLUMNS, ROW_ID, SKETCH, TID, TIMESTAMP, TSNS, compareUtf8, type ColumnType,
+  METRIC_NAME, METRIC_TYPE, ROLLUP_COLUMNS, SKETCH, TID, TIMESTAMP, TSNS, compareUtf8, type ColumnType,
 } from '../schema.ts'
 
 /** A column of the output schema. */
@@ -63,7 +63,7 @@ export interface PreparedFile {
 export function prepareSegmentFile (rows: OutputRows, n: number, schema: readonly OutputColumn[], segmentId: bigint): PreparedFile {
   const fileName = `tbl_${segmentId}.parquet`
   const table = sourceTable(rows, n)
-  const columns = schema.map(column => gather(rows, n, column, segmentId, table))
+  const columns = schema.map(column => gather(rows, n, column, table))
   return { fileName, columns, n, meta: { segment_id: segmentId, file_name: fileName, sort_version: 3, ...describeRows(rows, n) } }
 }
 
@@ -148,14 +148,13 @@ function describeRows (rows: OutputRows, n: number): Pick<SegmentMeta, 'record_c
 }
 
 /** The values of one output column for rows [0, n), built column-at-a-time. */
-function gather (rows: OutputRows, n: number, column: OutputColumn, segmentId: bigint, table: SourceTable): ColumnValues {
+function gather (rows: OutputRows, n: number, column: OutputColumn, table: SourceTable): ColumnValues {
   switch (column.name) {
     case METRIC_NAME: return gatherNames(rows, n)
     case TID: return { kind: 'int64', values: new BigInt64Array(rows.tidWords.slice(0, 2 * n).buffer) }
     case TIMESTAMP: return { kind: 'int64', values: int64Column(rows.buckets, n, 1) }
     case TSNS: return { kind: 'int64', values: int64Column(rows.buckets, n, 1_000_000) }
     case SKETCH: return gatherSketches(rows, n)
-    case ROW_ID: return { kind: 'ascii', bytes: rowIdBytes(segmentId, n), width: ROW_ID_WIDTH }
   }
   const rollup = (ROLLUP_COLUMNS as readonly string[]).indexOf(column.name)
   if (rollup >= 0) return { kind: 'double', values: rows.rollups[rollup].slice(0, n) }

@@ -1,22 +1,27 @@
 // The write side of a compaction, as one object: it owns the output rows the aggregator fills,
-// decides where files split (only between series), turns a file's rows into its columns and has
-// them encoded and written (on the writer thread, or inline), keeps at most one file in flight,
-// collects each file's segment metadata as it completes, and removes every file it began when the
-// compaction fails. Its callers say only "a series ended", "finish" and "abort": how columns are
-// gathered and encoded can change behind it.
-import { rm } from 'node:fs/promises'
+// decides where files split (only between series, by bytes), turns a file's rows into its columns
+// and has them encoded and written (on the writer thread, or inline), keeps at most one file in
+// flight, collects each file's segment metadata as it completes, and removes every file it began
+// when the compaction fails. Its callers say only "a series ended", "finish" and "abort": how
+// columns are gathered and encoded can change behind it.
+import { open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { parquetMetadata } from 'hyparquet'
 import { FileWriters } from './file-writers.ts'
 import { OutputRows } from './output-rows.ts'
-import { prepareSegmentFile, type OutputColumn, type SegmentMeta } from './segment-file.ts'
+import { prepareSegmentFile, type OutputColumn, type PreparedFile, type SegmentMeta } from './segment-file.ts'
+import type { Batch } from '../read/batch-reader.ts'
+import { METRIC_NAME, ROLLUP_COLUMNS, ROLLUP_COUNT, SKETCH, TID, TIMESTAMP, TSNS } from '../schema.ts'
 
 export interface SegmentWriterOptions {
   /** Directory the output files are written to. */
   readonly outDir: string
   /** The output schema: every file has all of its columns. */
   readonly schema: readonly OutputColumn[]
-  /** Rows per file at most, except that a series is never split (Infinity: one file). */
-  readonly recordsPerFile: number
+  /** Bytes per file at most, except that a series is never split (Infinity: no byte limit). */
+  readonly targetFileBytes: number
+  /** Rows per file at most, except that a series is never split (undefined or Infinity: no row cap). */
+  readonly recordsPerFile?: number
   /** The segment id of the file-th output file (0-based, in file order). */
   readonly segmentId: (file: number) => bigint
   /** Encode and write files on the shared writer thread while the caller goes on (else inline). */
@@ -25,77 +30,346 @@ export interface SegmentWriterOptions {
   readonly onFile?: (file: SegmentMeta) => void | Promise<void>
 }
 
+// A file's bytes are known only once it is written. Until then they are estimated from its rows'
+// raw sizes in four groups (ROWS, SKETCHES, SERIES, CARRIED), each times its own ratio (bytes per
+// raw byte of the group's columns in the files written so far), plus the bytes outside the column
+// chunks: a fixed part per column (the footer's column metadata) and a share of the column bytes
+// (page index, bloom filters, statistics) as in the last file written. The first file uses the
+// PRIOR ratios and share; a file written again uses the ratios of its own first writing.
+/** chq_timestamp, chq_tsns and the rollups: per row, 8 bytes per rollup value that can differ (2 in a row of count 1). */
+const ROWS = 0
+/** chq_sketch: per row, its bytes past the header every sketch shares. */
+const SKETCHES = 1
+/** metric_name and chq_tid: per series, its tid and, where the name changes, the name. */
+const SERIES = 2
+/** Every other column: per series (a series' attributes are constant along it), one byte per column with values in its batch. */
+const CARRIED = 3
+const GROUPS = 4
+/** Raw bytes of a row's rollups: one value and its count where the count is 1 (every statistic is that value), else all 11. */
+const SINGLE_ROW_RAW = 16
+const ROW_RAW = 88
+/** The canonical sketch header (flags, gamma, offset): the same bytes in every sketch. */
+const SKETCH_HEADER_BYTES = 17
+/**
+ * Bytes per raw byte of each group assumed before any file is written: about the lower ratios
+ * measured on the real fixtures and generated bundles (a first file estimated too small is written
+ * again, one estimated too large stays small).
+ */
+export const PRIOR_RATIOS: readonly number[] = [0.5, 0.3, 1, 0.5]
+/** A file's bytes outside its column chunks: per column (the footer's column metadata), and as a share of its column bytes before any file is written. */
+export const OVERHEAD_PER_COLUMN = 200
+export const PRIOR_OVERHEAD_SHARE = 0.1
+/**
+ * The share of the target a file's estimate aims at: estimates err both ways, and a file whose
+ * actual size turns out past the target is written again with fewer series.
+ */
+export const FILL = 0.9
+
+/** The file being written: the buffer's first `series` series. */
+interface Pending {
+  readonly index: number
+  readonly series: number
+  /** Its metadata but for its size (the gathered columns are the writers' alone). */
+  readonly meta: PreparedFile['meta']
+  readonly written: Promise<number>
+}
+
+/**
+ * The split rule (docs/DOMAIN.md section 5). At each series end, the complete series buffered
+ * after the file in flight are estimated; while they are estimated past FILL x the target (or
+ * hold more than recordsPerFile rows), the file in flight is awaited first (its actual bytes give
+ * the ratios), then the longest run of whole series within both limits (at least one series)
+ * becomes the next file, gathered at once and written while the merge goes on. A file whose actual size is past the target and that holds more than one
+ * series is written again, shorter (its last series go back to the buffer), until it fits or holds
+ * one series. Every decision depends on the rows and on the bytes of files already written, never
+ * on timing, so the same inputs give the same files whether they are written on the writer thread
+ * or inline.
+ */
 export class SegmentWriter {
   /** Rows waiting to be written: the aggregator appends to them. */
   readonly rows = new OutputRows()
   /** The files complete so far, in order. */
   readonly files: SegmentMeta[] = []
+  /** Files written again because their first writing came out past the target. */
+  rewrites = 0
   private readonly options: SegmentWriterOptions
   private readonly writers: FileWriters
+  private readonly goalBytes: number
+  private readonly maxRows: number
+  /** The estimate group of each schema column. */
+  private readonly groupOf: Uint8Array
   /** Every output file name begun, written or not: what abort() removes. */
   private readonly begun: string[] = []
-  /** First row of the series being buffered; rows before it are complete series. */
-  private seriesStart = 0
-  /** The file being written and delivered (onFile), if any. */
-  private inFlight: Promise<void> = Promise.resolve()
+  /** The end row (exclusive) of each complete series buffered. */
+  private seriesEnds: number[] = []
+  /** Raw bytes of rows [0, seriesEnds[j]) in group g: seriesRaw[GROUPS * j + g]. */
+  private seriesRaw: number[] = []
+  /** Rows [0, scanned) are in seriesEnds; the last series' name. */
+  private scanned = 0
+  private lastName: string | null = null
+  /** The carried columns with values of each batch, counted once per batch; and the last batch met. */
+  private readonly carried = new WeakMap<Batch, number>()
+  private carriedBatch: Batch | null = null
+  private carriedBytes = 0
+  /** Bytes per raw byte of each group: of the files accepted so far, or of the writing just measured. */
+  private readonly ratios = Float64Array.from(PRIOR_RATIOS)
+  /** Bytes outside the column chunks: a fixed part, and a share of the column bytes. */
+  private readonly fixedOverhead: number
+  private overheadShare = PRIOR_OVERHEAD_SHARE
+  /** The column bytes and the raw bytes of each group in the files accepted so far, and in the last writing. */
+  private readonly acceptedBytes = new Float64Array(GROUPS)
+  private readonly acceptedRaw = new Float64Array(GROUPS)
+  private readonly lastBytes = new Float64Array(GROUPS)
+  /**
+   * The file being written, if any: the first series of the buffer, whose rows stay there until
+   * the file is accepted (it may have to be written again with fewer of them).
+   */
+  private pending: Pending | null = null
+  /** The delivery (files list, onFile) of the files accepted so far, in order. */
+  private delivered: Promise<void> = Promise.resolve()
 
   constructor (options: SegmentWriterOptions) {
     this.options = options
+    this.goalBytes = FILL * options.targetFileBytes
+    this.maxRows = options.recordsPerFile ?? Infinity
+    this.groupOf = Uint8Array.from(options.schema, column => groupOf(column.name))
+    this.fixedOverhead = OVERHEAD_PER_COLUMN * options.schema.length
     this.writers = new FileWriters(options.outDir, options.schema, { parallel: options.parallel })
   }
 
   /**
    * A series has ended: every buffered row belongs to a complete series, the only place a file may
-   * end. Past recordsPerFile, the complete series before the last one go to a file, then, if the
-   * rows are still too many (one series larger than a file), that series goes to a file of its own.
+   * end. Files are begun while the series after the one in flight are past a file's limits.
    */
   async seriesEnded (): Promise<void> {
-    const rows = this.rows
-    if (rows.count > this.options.recordsPerFile) {
-      if (this.seriesStart > 0) await this.flush(this.seriesStart)
-      if (rows.count > this.options.recordsPerFile) await this.flush(rows.count)
-    }
-    this.seriesStart = rows.count
+    this.endSeries()
+    await this.split(false)
   }
 
   /** Writes the rows left (the last series has ended) and waits for every file; returns them all. */
   async finish (): Promise<SegmentMeta[]> {
-    await this.seriesEnded()
-    if (this.rows.count > 0) await this.flush(this.rows.count)
-    await this.inFlight
+    this.endSeries()
+    await this.split(true)
+    await this.delivered
     return this.files
   }
 
   /**
-   * Removes every file begun, complete or not, once the file in flight has settled (so that it
-   * cannot appear after the clean-up): a failed compaction leaves nothing that could be registered.
+   * Removes every file begun, complete or not, once the file in flight and the deliveries have
+   * settled (so that no file can appear after the clean-up): a failed compaction leaves nothing
+   * that could be registered.
    */
   async abort (): Promise<void> {
-    await this.inFlight.catch(() => {})
+    await this.pending?.written.catch(() => {})
+    await this.delivered.catch(() => {})
     const dir = this.options.outDir
     await Promise.all(this.begun.flatMap(name => [name, name + '.partial']).map(name => rm(join(dir, name), { force: true })))
   }
 
+  /** Records the series rows [scanned, count) make, with their raw bytes: O(1) per row. */
+  private endSeries (): void {
+    const rows = this.rows
+    const end = rows.count
+    const start = this.scanned
+    if (end === start) return
+    const j = this.seriesEnds.length
+    const raw = this.seriesRaw
+    const base = GROUPS * (j - 1)
+    let rowBytes = j === 0 ? 0 : raw[base + ROWS]
+    let sketchBytes = j === 0 ? 0 : raw[base + SKETCHES]
+    let seriesBytes = (j === 0 ? 0 : raw[base + SERIES]) + 8
+    let carriedBytes = j === 0 ? 0 : raw[base + CARRIED]
+    const name = rows.names[start]
+    if (name !== this.lastName) seriesBytes += name.length
+    this.lastName = name
+    const source = rows.sources[start]
+    if (source !== this.carriedBatch) {
+      this.carriedBatch = source
+      let bytes = this.carried.get(source)
+      if (bytes === undefined) this.carried.set(source, bytes = carriedColumns(source))
+      this.carriedBytes = bytes
+    }
+    carriedBytes += this.carriedBytes
+    const counts = rows.rollups[ROLLUP_COUNT]
+    for (let i = start; i < end; i++) {
+      rowBytes += counts[i] === 1 ? SINGLE_ROW_RAW : ROW_RAW
+      let sketch = rows.sketchEnd[i] - rows.sketchStart[i]
+      if (sketch === 0) {
+        const batch = rows.sources[i]
+        const r = rows.sourceRows[i]
+        sketch = batch.sketchOffsets[r + 1] - batch.sketchOffsets[r]
+      }
+      sketchBytes += Math.max(1, sketch - SKETCH_HEADER_BYTES)
+    }
+    this.scanned = end
+    this.seriesEnds.push(end)
+    raw.push(rowBytes, sketchBytes, seriesBytes, carriedBytes)
+  }
+
   /**
-   * Gathers rows [0, n) into a file's columns, drops them from the buffer and hands the file to the
-   * writers; returns once the previous file is written and delivered, so at most one file is in
-   * flight and memory holds two files' columns at most.
+   * Begins files while the series after the file in flight are past a file's limits (all of them,
+   * when `final`); the file in flight is awaited before the next one is chosen.
    */
-  private async flush (n: number): Promise<void> {
-    const prepared = prepareSegmentFile(this.rows, n, this.options.schema, this.options.segmentId(this.begun.length))
-    this.rows.dropPrefix(n)
-    this.seriesStart = Math.max(0, this.seriesStart - n)
-    this.begun.push(prepared.fileName)
-    const previous = this.inFlight
+  private async split (final: boolean): Promise<void> {
+    for (;;) {
+      const first = this.pending?.series ?? 0
+      const total = this.seriesEnds.length
+      if (total === first && !(final && this.pending)) return
+      if (!final && this.fits(first, total)) return
+      if (this.pending) {
+        await this.accept()
+        continue
+      }
+      this.begin(this.cut(total))
+      // the file before the one just begun is delivered before the merge goes on: two files at most
+      await this.delivered
+    }
+  }
+
+  /** The estimated bytes of a file of series [first, last). */
+  private estimate (first: number, last: number): number {
+    const raw = this.seriesRaw
+    let bytes = 0
+    for (let g = 0; g < GROUPS; g++) bytes += this.ratios[g] * (raw[GROUPS * (last - 1) + g] - (first === 0 ? 0 : raw[GROUPS * (first - 1) + g]))
+    return this.fixedOverhead + bytes * (1 + this.overheadShare)
+  }
+
+  /** Whether series [first, last) together are within recordsPerFile and, estimated, FILL x the target. */
+  private fits (first: number, last: number): boolean {
+    const rows = this.seriesEnds[last - 1] - (first === 0 ? 0 : this.seriesEnds[first - 1])
+    return rows <= this.maxRows && this.estimate(first, last) <= this.goalBytes
+  }
+
+  /** The most series from the buffer's start, at most `limit`, that fit a file; at least one. */
+  private cut (limit: number): number {
+    let lo = 1 // fits, or is a series of its own
+    let hi = limit
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (this.fits(0, mid)) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+
+  /** Gathers the buffer's first `series` series into the next file and hands it to the writers. */
+  private begin (series: number): void {
+    const index = this.begun.length
+    const segmentId = this.options.segmentId(index)
+    this.pending = this.write(index, series, segmentId)
+    this.begun.push(this.pending.meta.file_name)
+  }
+
+  private write (index: number, series: number, segmentId: bigint): Pending {
+    const prepared = prepareSegmentFile(this.rows, this.seriesEnds[series - 1], this.options.schema, segmentId)
     const written = this.writers.write(prepared)
-    written.catch(() => {}) // may fail while an earlier file is still being delivered: awaited below
-    this.inFlight = (async () => {
+    written.catch(() => {}) // a failure surfaces where it is awaited (accept), never as an unhandled rejection
+    return { index, series, meta: prepared.meta, written }
+  }
+
+  /**
+   * Waits for the file in flight and measures it; past the target with more than one series, writes
+   * it again (same name) with the series that fit by its own ratios, until it fits or holds one
+   * series. Then takes the ratios of all the files accepted so far, drops its rows from the buffer
+   * and delivers it after the files before it.
+   */
+  private async accept (): Promise<void> {
+    let file = this.pending!
+    let size = await file.written
+    await this.learn(file, size)
+    while (size > this.options.targetFileBytes && file.series > 1) {
+      file = this.pending = this.write(file.index, this.cut(file.series - 1), file.meta.segment_id)
+      this.rewrites++
+      size = await file.written
+      await this.learn(file, size)
+    }
+    const base = GROUPS * (file.series - 1)
+    for (let g = 0; g < GROUPS; g++) {
+      this.acceptedBytes[g] += this.lastBytes[g]
+      this.acceptedRaw[g] += this.seriesRaw[base + g]
+      if (this.acceptedRaw[g] > 0) this.ratios[g] = this.acceptedBytes[g] / this.acceptedRaw[g]
+    }
+    this.pending = null
+    this.drop(file.series)
+    const meta: SegmentMeta = { ...file.meta, file_size: size }
+    const previous = this.delivered
+    this.delivered = (async () => {
       await previous
-      const file: SegmentMeta = { ...prepared.meta, file_size: await written }
-      this.files.push(file)
-      await this.options.onFile?.(file)
+      this.files.push(meta)
+      await this.options.onFile?.(meta)
     })()
-    this.inFlight.catch(() => {}) // a failure surfaces where inFlight is awaited, never as an unhandled rejection
-    await previous
+    this.delivered.catch(() => {}) // a failure surfaces where delivered is awaited
+  }
+
+  /** Takes each group's ratio and the overhead's share from a file just written, from its footer's column chunk sizes. */
+  private async learn (file: Pending, size: number): Promise<void> {
+    const chunks = await columnChunkBytes(join(this.options.outDir, file.meta.file_name), size)
+    const bytes = this.lastBytes
+    bytes.fill(0)
+    let columns = 0
+    for (let c = 0; c < chunks.length; c++) {
+      bytes[this.groupOf[c]] += chunks[c]
+      columns += chunks[c]
+    }
+    const base = GROUPS * (file.series - 1)
+    for (let g = 0; g < GROUPS; g++) {
+      const raw = this.seriesRaw[base + g]
+      if (raw > 0) this.ratios[g] = bytes[g] / raw
+    }
+    if (columns > 0) this.overheadShare = Math.max(0, size - columns - this.fixedOverhead) / columns
+  }
+
+  /** Removes the buffer's first `series` series, written. */
+  private drop (series: number): void {
+    const n = this.seriesEnds[series - 1]
+    const base = this.seriesRaw.slice(GROUPS * (series - 1), GROUPS * series)
+    this.rows.dropPrefix(n)
+    this.seriesEnds = this.seriesEnds.slice(series).map(end => end - n)
+    this.seriesRaw = this.seriesRaw.slice(GROUPS * series).map((bytes, i) => bytes - base[i % GROUPS])
+    this.scanned -= n
+  }
+}
+
+/** The estimate group of an output column. */
+function groupOf (name: string): number {
+  if (name === SKETCH) return SKETCHES
+  if (name === METRIC_NAME || name === TID) return SERIES
+  if (name === TIMESTAMP || name === TSNS || (ROLLUP_COLUMNS as readonly string[]).includes(name)) return ROWS
+  return CARRIED
+}
+
+/**
+ * The carried columns of a batch that hold a value in some row: what a series costs in the carried
+ * columns is mostly a run in each column that has one (values repeat along a series and across
+ * neighbouring series), whatever the values' lengths.
+ */
+export function carriedColumns (batch: Batch): number {
+  let columns = 0
+  for (const { column } of batch.carried.values()) {
+    switch (column.kind) {
+      case 'text': if (column.dictionary.length > 0) columns++; break
+      case 'values': columns++; break
+      default: if (column.valid.includes(1)) columns++
+    }
+  }
+  return columns
+}
+
+/** The compressed bytes of each column of a file just written (all its row groups), from its footer. */
+async function columnChunkBytes (path: string, size: number): Promise<number[]> {
+  const handle = await open(path, 'r')
+  try {
+    const tail = new Uint8Array(8)
+    await handle.read(tail, 0, 8, size - 8)
+    const length = new DataView(tail.buffer).getUint32(0, true)
+    const footer = new Uint8Array(length + 8)
+    await handle.read(footer, 0, length + 8, size - 8 - length)
+    const bytes: number[] = []
+    for (const group of parquetMetadata(footer).row_groups) {
+      for (const [c, chunk] of group.columns.entries()) bytes[c] = (bytes[c] ?? 0) + Number(chunk.meta_data!.total_compressed_size)
+    }
+    return bytes
+  } finally {
+    await handle.close()
   }
 }
