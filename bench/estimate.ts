@@ -4,7 +4,7 @@
 // does: the engine's account and the watchdog enforce it) while sampling its PSS every 5 ms, and
 // prints the estimate, the child's idle baseline, its peak growth over that baseline in MiB, and
 // the outcome (ok, or the error code). --parquet: one output file, as Accept: application/vnd.apache.parquet.
-import { mkdtempSync, readdirSync, rm, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rm, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULT_FREQUENCY_MS, DEFAULT_TARGET_FILE_BYTES } from '../src/compaction/index.ts'
@@ -16,11 +16,11 @@ const parquet = process.argv[2] === '--parquet'
 const dir = process.argv[parquet ? 3 : 2]
 if (!dir) throw new Error('usage: node bench/estimate.ts [--parquet] DIR')
 const recordsPerFile = parquet ? Infinity : undefined
-const inputs = readdirSync(dir).filter(f => f.endsWith('.parquet')).sort().map(f => ({ path: join(dir, f) }))
+const inputs = readdirSync(dir).filter(f => f.endsWith('.parquet')).sort().map(f => ({ path: join(dir, f), bytes: statSync(join(dir, f)).size }))
 const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1)
 
 const figures = await inputFigures(inputs)
-const estimate = estimateBytes(figures, recordsPerFile)
+const estimate = estimateBytes(figures, recordsPerFile, parquet ? Infinity : DEFAULT_TARGET_FILE_BYTES)
 const pool = new CompactionPool({ size: 1, heapLimitMb: 4096, timeoutMs: 3_600_000, recycleAboveBytes: () => Infinity })
 while (pool.baselineBytes === 0) await new Promise(resolve => setTimeout(resolve, 10))
 const [child] = pool.childMemory()

@@ -142,7 +142,8 @@ async function inputBytes (job: CompactionJob): Promise<number> {
 /** The memory the job's compaction is expected to need, from its inputs' footers (nothing for no inputs). */
 async function estimate (job: CompactionJob): Promise<number> {
   if (job.inputs.length === 0) return 0
-  return estimateBytes(await inputFigures(job.inputs), job.delivery.kind === 'parquet' ? Infinity : job.recordsPerFile)
+  const one = job.delivery.kind === 'parquet'
+  return estimateBytes(await inputFigures(job.inputs), one ? Infinity : job.recordsPerFile, one ? Infinity : job.targetFileBytes)
 }
 
 function isJson (request: FastifyRequest): boolean {

@@ -14,6 +14,13 @@ export const BASE_BYTES = 32 * 1024 * 1024
 export const DECODE_FACTOR = 4
 /** Bytes per output row per column held by the output buffers (references, offsets, gathered values). */
 export const OUTPUT_BYTES_PER_CELL = 32
+/**
+ * How much denser than its inputs a compacted file may be, in rows per byte: files sized by bytes
+ * hold at most targetFileBytes x this / (input bytes per row) rows each. Compaction merges
+ * duplicate keys and re-encodes, so outputs are denser than their inputs; 8 is a bound well past
+ * what the bench data and the fixtures show.
+ */
+export const OUTPUT_DENSITY_BOUND = 8
 
 /** What the estimate is made of, read from the footers. */
 export interface InputFigures {
@@ -22,6 +29,8 @@ export interface InputFigures {
   readonly rows: number
   /** Distinct columns across the inputs (the output schema's width, roughly). */
   readonly columns: number
+  /** The inputs' file bytes, when every input's size is known (else undefined). */
+  readonly bytes?: number
 }
 
 /**
@@ -29,29 +38,33 @@ export interface InputFigures {
  * input was checked on: `footer`). Only what the estimate needs is decoded (footer.ts); the engine
  * validates each footer in full when it opens the segment in its child.
  */
-export async function inputFigures (inputs: ReadonlyArray<CompactionInput & { readonly footer?: FooterFigures }>): Promise<InputFigures> {
+export async function inputFigures (inputs: ReadonlyArray<CompactionInput & { readonly footer?: FooterFigures, readonly bytes?: number }>): Promise<InputFigures> {
   const largestRowGroupBytes: number[] = []
   const columns = new Set<string>()
   let rows = 0
+  let bytes: number | undefined = 0
   for (const input of inputs) {
+    bytes = input.bytes === undefined || bytes === undefined ? undefined : bytes + input.bytes
     const footer = input.footer ?? await readFooterFigures(input.path, input.label ?? basename(input.path))
     largestRowGroupBytes.push(footer.largestRowGroupBytes)
     rows += footer.rows
     for (const name of footer.columns) columns.add(currentName(name))
   }
-  return { largestRowGroupBytes, rows, columns: columns.size }
+  return { largestRowGroupBytes, rows, columns: columns.size, bytes }
 }
 
 /**
  * Peak bytes of a compaction: BASE + DECODE_FACTOR x sum of the largest row group of each input
- * + two output files' buffers (min(rows, 2 x recordsPerFile) x columns x OUTPUT_BYTES_PER_CELL).
- * Without a row cap (recordsPerFile undefined or Infinity) every row counts: files are sized by
- * bytes, and at the density of compacted metrics one file of the default 2 MiB may hold a whole
- * bundle's rows.
+ * + two output files' buffers (min(rows, 2 x rows per file) x columns x OUTPUT_BYTES_PER_CELL).
+ * Rows per file: recordsPerFile when given, and for files sized by bytes at most
+ * targetFileBytes x OUTPUT_DENSITY_BOUND / (input bytes per row) when the inputs' bytes are known;
+ * otherwise every row counts (one file may hold the whole bundle).
  */
-export function estimateBytes (figures: InputFigures, recordsPerFile: number | undefined): number {
+export function estimateBytes (figures: InputFigures, recordsPerFile: number | undefined, targetFileBytes = Infinity): number {
   const decoded = DECODE_FACTOR * figures.largestRowGroupBytes.reduce((a, b) => a + b, 0)
-  const outputRows = Math.min(figures.rows, 2 * (recordsPerFile ?? Infinity))
+  const bytesPerRow = figures.bytes === undefined || figures.rows === 0 ? 0 : figures.bytes / figures.rows
+  const rowsPerTarget = bytesPerRow > 0 ? Math.ceil(targetFileBytes * OUTPUT_DENSITY_BOUND / bytesPerRow) : Infinity
+  const outputRows = Math.min(figures.rows, 2 * (recordsPerFile ?? Infinity), 2 * rowsPerTarget)
   const output = outputRows * figures.columns * OUTPUT_BYTES_PER_CELL
   return BASE_BYTES + decoded + output
 }

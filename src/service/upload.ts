@@ -8,7 +8,7 @@ import type { UploadLimits } from '../config.ts'
 import { CompactorError } from '../errors.ts'
 import { check, type JsonSchema } from '../openapi.ts'
 import { checkOneFile } from './bundle.ts'
-import type { CompactionJob, Delivery } from './job.ts'
+import type { CompactionJob, Delivery, JobInput } from './job.ts'
 import type { RequestTemp } from '../storage/temp.ts'
 
 export interface UploadForm {
@@ -38,7 +38,7 @@ export interface UploadContext {
 /** Reads a multipart request into a job; throws a catalogued error naming the part or field. */
 export async function readUpload (parts: AsyncIterable<Multipart>, ctx: UploadContext): Promise<CompactionJob> {
   const { limits, temp } = ctx
-  const inputs: CompactionInput[] = []
+  const inputs: JobInput[] = []
   const fields = new Map<string, string>()
   let requestBytes = 0
   try {
@@ -60,7 +60,7 @@ export async function readUpload (parts: AsyncIterable<Multipart>, ctx: UploadCo
         : () => new CompactorError('CMP_ERR_REQUEST_TOO_LARGE', `the files exceed ${limits.maxRequestBytes} bytes together`, { file: label, limit: limits.maxRequestBytes })
       const { path, bytes } = await temp.write(part.file, Math.min(limits.maxFileBytes, left), tooLarge)
       requestBytes += bytes
-      inputs.push({ path, label })
+      inputs.push({ path, label, bytes })
     }
   } catch (err) {
     if (err instanceof CompactorError) throw err
