@@ -14,6 +14,8 @@ export { parquetHeader } from 'hyparquet/src/column.js'
 // its Thrift compact serializer, for the bloom filter headers
 export { writePageHeader } from 'hyparquet-writer/src/datapage.js'
 export { writeMetadata } from 'hyparquet-writer/src/metadata.js'
+// hyparquet-writer: a statistic's bytes as the footer writes them (cut to a length), for the page index
+export { unconvertMinMax } from 'hyparquet-writer/src/unconvert.js'
 export { serializeTCompactProtocol } from 'hyparquet-writer/src/thrift.js'
 
 /** "PAR1" read as a little-endian uint32: the first and the last four bytes of every parquet file. */

@@ -191,7 +191,7 @@ t.test('rule 3: an unsigned 64-bit chq_tid keeps its 64 bits as the signed id an
     const paths: Record<string, SegmentOptions> = {
       'PLAIN pages': { encodings: { chq_tid: 'PLAIN' } },
       'dictionary pages': {},
-      'the general reader (DELTA_BINARY_PACKED)': { encodings: { chq_tid: 'DELTA_BINARY_PACKED' } },
+      'DELTA_BINARY_PACKED pages': { encodings: { chq_tid: 'DELTA_BINARY_PACKED' } },
     }
     for (const [p, [path, options]] of Object.entries(paths).entries()) {
       const file = await segment(dir, `tids-${tidUnsigned}-${p}.parquet`,
@@ -208,7 +208,7 @@ t.test('rule 3: an unsigned 64-bit chq_tid keeps its 64 bits as the signed id an
   }
 })
 
-t.test('an unsigned INT32 (UINT_32) is zero-extended, on the fast reader as on the general reader', async t => {
+t.test('an unsigned INT32 (UINT_32) is zero-extended, from PLAIN and from DELTA_BINARY_PACKED pages', async t => {
   const dir = t.testdir()
   for (const encoding of ['PLAIN', 'DELTA_BINARY_PACKED'] as const) {
     const path = join(dir, `u32-${encoding}.parquet`)

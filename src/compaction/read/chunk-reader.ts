@@ -1,10 +1,14 @@
 // Reads one flat column chunk straight into typed arrays: INT64 into a BigInt64Array, doubles into
 // a Float64Array, strings as a dictionary plus an index per row, byte strings as one buffer plus
-// offsets. No value becomes a per-row object. Pages: v1 and v2, dictionary and PLAIN encodings;
-// anything else (nested columns, DELTA encodings...) is left to the general reader (hyparquet).
+// offsets. No value becomes a per-row object. Pages: v1 and v2; encodings PLAIN, dictionary (for
+// every type but booleans), RLE booleans, DELTA_BINARY_PACKED (integers), DELTA_LENGTH_BYTE_ARRAY
+// (byte arrays) and BYTE_STREAM_SPLIT (fixed-width numbers): every encoding the column writer
+// emits, so that the engine reads its own files on this path. Anything else (nested columns,
+// DELTA_BYTE_ARRAY...) is left to the general reader (hyparquet).
 // Whatever a chunk makes the reader allocate is charged to the compaction's account first (account.ts).
 import { isUtf8 } from 'node:buffer'
 import { readHybrid } from './rle.ts'
+import { readByteStreamSplit, readDeltaBinaryPacked, readDeltaLengths } from './delta.ts'
 import type { ColumnMetaData, DictionaryPageHeader, SchemaElement } from 'hyparquet'
 import { ByteBuffer, copyBytes } from '../bytes.ts'
 import { MAX_PAGE_BYTES, readCompressors } from '../codecs.ts'
@@ -339,13 +343,41 @@ class IntegerSink implements Sink {
     return words
   }
 
+  // DELTA_BINARY_PACKED values as word pairs; a 32-bit column's high words from its low ones
+  private decodeDelta (reader: Reader, count: number): Int32Array {
+    const words = new Int32Array(2 * count)
+    readDeltaBinaryPacked(reader, count, words)
+    if (this.width === 4) for (let k = 0; k < count; k++) words[2 * k + 1] = this.unsigned ? 0 : words[2 * k] >> 31
+    return words
+  }
+
+  // BYTE_STREAM_SPLIT values as word pairs: 64-bit values joined back are their words already
+  private decodeSplit (reader: Reader, count: number): Int32Array {
+    const plain = readByteStreamSplit(reader, count, this.width)
+    return this.width === 8 ? new Int32Array(plain.buffer) : this.decodePlain(readerOf(plain), count)
+  }
+
   values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
-    if (encoding === 'PLAIN' && this.width === 8 && present === n) {
-      copyPlain(reader, new Uint8Array(this.out.buffer), row * 8, n * 8)
-      return
+    if (this.width === 8 && present === n) {
+      if (encoding === 'PLAIN') {
+        copyPlain(reader, new Uint8Array(this.out.buffer), row * 8, n * 8)
+        return
+      }
+      if (encoding === 'DELTA_BINARY_PACKED') {
+        readDeltaBinaryPacked(reader, n, this.words, row)
+        return
+      }
+      if (encoding === 'BYTE_STREAM_SPLIT') {
+        readByteStreamSplit(reader, n, 8, new Uint8Array(this.out.buffer), row * 8)
+        return
+      }
     }
     // a dictionary entry is two words
-    const { src, indices } = pageValues(reader, encoding, present, this.dict, (this.dict?.length ?? 0) / 2, (r, count) => this.decodePlain(r, count))
+    const { src, indices } = encoding === 'DELTA_BINARY_PACKED'
+      ? { src: this.decodeDelta(reader, present), indices: null }
+      : encoding === 'BYTE_STREAM_SPLIT'
+        ? { src: this.decodeSplit(reader, present), indices: null }
+        : pageValues(reader, encoding, present, this.dict, (this.dict?.length ?? 0) / 2, (r, count) => this.decodePlain(r, count))
     const words = this.words
     for (let i = row, k = 0; i < row + n; i++) {
       if (defs[i] === 0) continue
@@ -391,12 +423,22 @@ class DoubleSink implements Sink {
   }
 
   values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
-    if (encoding === 'PLAIN' && this.width === 8 && present === n) {
+    if (this.width === 8 && present === n) {
       // no nulls: the page's values are the column's bytes
-      copyPlain(reader, new Uint8Array(this.out.buffer), row * 8, n * 8)
-      return
+      if (encoding === 'PLAIN') {
+        copyPlain(reader, new Uint8Array(this.out.buffer), row * 8, n * 8)
+        return
+      }
+      if (encoding === 'BYTE_STREAM_SPLIT') {
+        readByteStreamSplit(reader, n, 8, new Uint8Array(this.out.buffer), row * 8)
+        return
+      }
     }
-    const { src, indices } = pageValues(reader, encoding, present, this.dict, this.dict?.length ?? 0, (r, count) => this.decodePlain(r, count))
+    // BYTE_STREAM_SPLIT joined back: doubles are their bytes already, floats are read as PLAIN
+    const split = encoding === 'BYTE_STREAM_SPLIT' ? readByteStreamSplit(reader, present, this.width) : null
+    const { src, indices } = split
+      ? { src: this.width === 8 ? new Float64Array(split.buffer) : this.decodePlain(readerOf(split), present), indices: null }
+      : pageValues(reader, encoding, present, this.dict, this.dict?.length ?? 0, (r, count) => this.decodePlain(r, count))
     if (!indices && present === n) {
       this.out.set(src, row)
       return
@@ -479,6 +521,21 @@ class TextSink implements Sink {
     }
   }
 
+  // DELTA_LENGTH_BYTE_ARRAY: the lengths (checked to fit the page), then the strings
+  private decodeDeltaLength (reader: Reader, count: number): void {
+    const lengths = readDeltaLengths(reader, count)
+    const { view } = reader
+    const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength)
+    this.tab.charge(count * TEXT_ENTRY_BYTES + view.byteLength - reader.offset)
+    for (let i = 0; i < count; i++) {
+      const length = lengths[2 * i]
+      const s = bytes.toString('utf8', reader.offset, reader.offset + length)
+      if (s.includes('\uFFFD') && !isUtf8(bytes.subarray(reader.offset, reader.offset + length))) this.invalid.push(this.strings.length)
+      this.strings.push(s)
+      reader.offset += length
+    }
+  }
+
   dictionary (page: Uint8Array, count: number): void {
     this.strings.length = 0
     this.invalid.length = 0
@@ -490,9 +547,10 @@ class TextSink implements Sink {
     if (isDictionaryEncoding(encoding)) {
       const indices = readIndices(reader, present, this.dictionarySize)
       for (let i = row, k = 0; i < row + n; i++) this.indices[i] = defs[i] === 1 ? indices[k++] : -1
-    } else if (encoding === 'PLAIN') {
+    } else if (encoding === 'PLAIN' || encoding === 'DELTA_LENGTH_BYTE_ARRAY') {
       let next = this.strings.length
-      this.decodePlain(reader, present)
+      if (encoding === 'PLAIN') this.decodePlain(reader, present)
+      else this.decodeDeltaLength(reader, present)
       for (let i = row; i < row + n; i++) this.indices[i] = defs[i] === 1 ? next++ : -1
     } else throw new UnsupportedChunk(`encoding ${encoding}`)
   }
@@ -553,7 +611,10 @@ class BytesSink implements Sink {
     const { view } = reader
     const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
     let indices: Int32Array | null = null
+    // DELTA_LENGTH_BYTE_ARRAY: lengths[2k] is value k's (checked to fit the page)
+    let lengths: Int32Array | null = null
     if (isDictionaryEncoding(encoding) && this.dict) indices = readIndices(reader, present, this.dict.length)
+    else if (encoding === 'DELTA_LENGTH_BYTE_ARRAY') lengths = readDeltaLengths(reader, present)
     else if (encoding !== 'PLAIN') throw new UnsupportedChunk(`encoding ${encoding}`)
     else if (present * 4 > view.byteLength - reader.offset) throw new Error('page shorter than its values')
     for (let i = row, k = 0; i < row + n; i++) {
@@ -562,6 +623,10 @@ class BytesSink implements Sink {
       if (indices) {
         const entry = this.dict![indices[k++]]
         this.append(entry, 0, entry.length)
+      } else if (lengths) {
+        const length = lengths[2 * k++]
+        this.append(bytes, reader.offset, reader.offset + length)
+        reader.offset += length
       } else {
         if (reader.offset + 4 > view.byteLength) throw new Error('byte array length overruns the page')
         const length = view.getUint32(reader.offset, true)

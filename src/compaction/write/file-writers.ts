@@ -92,7 +92,6 @@ function transferables (columns: readonly ColumnValues[]): ArrayBuffer[] {
       case 'bool': add(c.values); add(c.valid); break
       case 'dict': add(c.indices); break
       case 'bytes': add(c.data); add(c.offsets); add(c.valid); break
-      case 'ascii': add(c.bytes); break
     }
   }
   return [...buffers]

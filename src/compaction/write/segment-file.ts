@@ -4,7 +4,7 @@ import { renameSync, rmSync } from 'node:fs'
 import { fileWriter } from 'hyparquet-writer'
 import type { RowGroup } from 'hyparquet'
 import { copyBytes } from '../bytes.ts'
-import { writeColumnChunk, type ColumnValues } from './column-writer.ts'
+import { STATISTICS_BYTES, writeColumnChunk, writePageIndexes, type ChunkPageIndex, type ColumnValues } from './column-writer.ts'
 import { writeBloomFilters } from './bloom.ts'
 import { MAGIC, parquetSchema, writeMetadata } from '../parquet.ts'
 import { metricFingerprints } from '../ids.ts'
@@ -74,11 +74,12 @@ export function writeParquetFile (path: string, schema: readonly OutputColumn[],
     const writer = fileWriter(partial)
     writer.appendUint32(MAGIC)
     const rowGroups: RowGroup[] = []
+    const pageIndexes: ChunkPageIndex[] = []
     const sorting = sortingColumns(schema)
     for (let start = 0; start < n; start += ROW_GROUP_ROWS) {
       const end = Math.min(n, start + ROW_GROUP_ROWS)
       const groupStart = writer.offset
-      const chunks = schema.map((column, c) => writeColumnChunk(writer, column.name, column.type, columns[c], start, end))
+      const chunks = schema.map((column, c) => writeColumnChunk(writer, column.name, column.type, columns[c], start, end, pageIndexes))
       rowGroups.push({
         columns: chunks,
         total_byte_size: chunks.reduce((sum, chunk) => sum + chunk.meta_data!.total_uncompressed_size, 0n),
@@ -88,9 +89,11 @@ export function writeParquetFile (path: string, schema: readonly OutputColumn[],
         total_compressed_size: BigInt(writer.offset - groupStart),
       })
     }
+    // after the row groups: the page index (every ColumnIndex, then every OffsetIndex), which sets its chunks' offsets
+    writePageIndexes(writer, pageIndexes)
     // last before the footer (parquet-java's order): the bloom filters, which set their chunks' bloom_filter_offset/_length
     writeBloomFilters(writer, schema, columns, rowGroups)
-    writeMetadata(writer, { version: 2, created_by: CREATED_BY, schema: parquetSchema(schema), num_rows: BigInt(n), row_groups: rowGroups, metadata_length: 0 })
+    writeMetadata(writer, { version: 2, created_by: CREATED_BY, schema: parquetSchema(schema), num_rows: BigInt(n), row_groups: rowGroups, metadata_length: 0 }, STATISTICS_BYTES)
     writer.appendUint32(MAGIC)
     const size = writer.offset
     writer.finish()
