@@ -36,10 +36,12 @@ export type ColumnValues =
  * A data page ends once it holds PAGE_VALUES values (nulls do not count: a sparse column's nulls
  * cost a level bit each) or once its values take PAGE_BYTES (PLAIN sizes: 8 bytes a number, 4 +
  * length a byte string), whichever comes first. Dense fixed-width columns thus get pages of
- * 16384 rows = 128 KiB, aligned across columns; byte strings (sketches) smaller pages.
+ * 65536 rows = 512 KiB, aligned across columns; byte strings (sketches) smaller pages. Measured on
+ * bench `default` and `wide` in files of one row group: pages of 16384 values cost 2 % more bytes
+ * than these (22.95 against 22.50 MB), which kept the files above DuckDB's.
  */
-export const PAGE_VALUES = 16384
-export const PAGE_BYTES = 128 * 1024
+export const PAGE_VALUES = 65536
+export const PAGE_BYTES = 1024 * 1024
 /** Byte-array statistics (chunk and page) keep at most this many bytes; a longer value is cut, flagged inexact. */
 export const STATISTICS_BYTES = 64
 

@@ -35,8 +35,14 @@ export interface SegmentMeta {
   sort_version: 3
 }
 
-/** Rows per parquet row group in output files: small enough for readers to stream by group. */
-export const ROW_GROUP_ROWS = 10_000
+/**
+ * Rows per parquet row group in output files at most. Files are sized by bytes (2 MiB by default),
+ * and a file of the default size is one row group: on bench `default` (1M rows) 10,000-row groups
+ * gave 100 groups in 14 files, 513 KB of footers, 1.09x DuckDB's bytes and 1.2-5x its query times;
+ * one group per file gave 13 groups, 83 KB of footers, 0.99x its bytes and 0.83-0.92x on
+ * selective queries (BENCHMARKS.md, "Output files"). The cap bounds a group of a large target.
+ */
+export const ROW_GROUP_ROWS = 1_048_576
 const CREATED_BY = 'metric-compactor'
 
 const METRIC_TYPE_CODES: ReadonlyMap<string, number> = new Map([
