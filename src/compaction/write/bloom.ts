@@ -19,7 +19,7 @@ import type { RowGroup } from 'hyparquet'
 import type { Writer } from 'hyparquet-writer'
 import { serializeTCompactProtocol } from '../parquet.ts'
 import { METRIC_NAME, TID, type ColumnType } from '../schema.ts'
-import type { ColumnValues } from './column-writer.ts'
+import { stringDictionary, type ColumnValues } from './column-writer.ts'
 
 /** The false-positive rate every filter is sized for. */
 export const BLOOM_FPP = 0.01
@@ -373,8 +373,17 @@ class DictionarySource implements HashSource {
   }
 
   distinct (start: number, end: number): number {
+    return this.visit(start, end, null)
+  }
+
+  collect (start: number, end: number, set: HashSet64): void {
+    this.visit(start, end, set)
+  }
+
+  /** Counts the distinct entries rows [start, end) use, each once, adding their hashes to set when given. */
+  private visit (start: number, end: number, set: HashSet64 | null): number {
     const generation = ++this.generation
-    const { indices, seen } = this
+    const { indices, seen, hashes } = this
     let count = 0
     let last = -1
     for (let i = start; i < end; i++) {
@@ -383,22 +392,12 @@ class DictionarySource implements HashSource {
       seen[k] = generation
       last = k
       count++
+      if (set !== null) {
+        hashes.ensure(k)
+        set.add(hashes.his[k], hashes.los[k])
+      }
     }
     return count
-  }
-
-  collect (start: number, end: number, set: HashSet64): void {
-    const generation = ++this.generation
-    const { indices, seen, hashes } = this
-    let last = -1
-    for (let i = start; i < end; i++) {
-      const k = indices[i]
-      if (k === last || k < 0 || seen[k] === generation) continue
-      seen[k] = generation
-      last = k
-      hashes.ensure(k)
-      set.add(hashes.his[k], hashes.los[k])
-    }
   }
 }
 
@@ -407,23 +406,7 @@ class StringsSource implements HashSource {
   private readonly source: DictionarySource
 
   constructor (values: ArrayLike<string | null>) {
-    const numbers = new Map<string, number>()
-    const dictionary: string[] = []
-    const indices = new Int32Array(values.length)
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]
-      if (v === null || v === undefined) {
-        indices[i] = -1
-        continue
-      }
-      let k = numbers.get(v)
-      if (k === undefined) {
-        k = dictionary.length
-        numbers.set(v, k)
-        dictionary.push(v)
-      }
-      indices[i] = k
-    }
+    const [dictionary, indices] = stringDictionary(values, 0, values.length)
     this.source = new DictionarySource(dictionary, indices)
   }
 

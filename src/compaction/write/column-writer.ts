@@ -273,7 +273,8 @@ function fixed (bytes: Uint8Array, double: boolean): Present {
 }
 
 /** Strings (null = absent) as a dictionary built here and an index per row (-1 = null). */
-function stringDictionary (values: ArrayLike<string | null>, start: number, end: number): [string[], Int32Array] {
+/** Values [start, end) numbered as they come: their distinct strings, and an index per value (-1: null). */
+export function stringDictionary (values: ArrayLike<string | null>, start: number, end: number): [string[], Int32Array] {
   const ids = new Map<string, number>()
   const dictionary: string[] = []
   const indices = new Int32Array(end - start)
