@@ -68,6 +68,8 @@ export interface CompactionOptions {
 export interface CompactionResult {
   files: SegmentMeta[]
   report: CompactionReport
+  /** Files written again because their first writing came out past the target, and files begun again after them. */
+  rewrites?: { rewritten: number, restarted: number }
 }
 
 /** Compacts the inputs into files in outDir; every input is opened and validated before any output. */
@@ -136,7 +138,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     if (report.rows_in !== rowsTotal || report.rows_in !== report.rows_aggregated + Object.values(report.dropped).reduce((a, b) => a + b, 0)) {
       throw new CompactorError('CMP_ERR_INTERNAL', 'the compaction report does not balance', { report })
     }
-    return { files, report }
+    return { files, report, rewrites: { rewritten: writer.rewrites, restarted: writer.restarts } }
   } catch (err) {
     await writer?.abort()
     throw err

@@ -1,7 +1,7 @@
 // The memory a compaction is expected to need at its peak, from its inputs' parquet footers: what
 // it reserves from the budget before it starts. README "Memory guards" has the formula.
 import { basename } from 'node:path'
-import { currentName, type CompactionInput } from '../compaction/index.ts'
+import { FILES_BUFFERED, currentName, type CompactionInput } from '../compaction/index.ts'
 import { readFooterFigures, type FooterFigures } from './footer.ts'
 
 /**
@@ -55,7 +55,8 @@ export async function inputFigures (inputs: ReadonlyArray<CompactionInput & { re
 
 /**
  * Peak bytes of a compaction: BASE + DECODE_FACTOR x sum of the largest row group of each input
- * + two output files' buffers (min(rows, 2 x rows per file) x columns x OUTPUT_BYTES_PER_CELL).
+ * + the output buffers of FILES_BUFFERED files (min(rows, FILES_BUFFERED x rows per file) x columns x
+ * OUTPUT_BYTES_PER_CELL): the files in flight and the one being filled.
  * Rows per file: recordsPerFile when given, and for files sized by bytes at most
  * targetFileBytes x OUTPUT_DENSITY_BOUND / (input bytes per row) when the inputs' bytes are known;
  * otherwise every row counts (one file may hold the whole bundle).
@@ -64,7 +65,7 @@ export function estimateBytes (figures: InputFigures, recordsPerFile: number | u
   const decoded = DECODE_FACTOR * figures.largestRowGroupBytes.reduce((a, b) => a + b, 0)
   const bytesPerRow = figures.bytes === undefined || figures.rows === 0 ? 0 : figures.bytes / figures.rows
   const rowsPerTarget = bytesPerRow > 0 ? Math.ceil(targetFileBytes * OUTPUT_DENSITY_BOUND / bytesPerRow) : Infinity
-  const outputRows = Math.min(figures.rows, 2 * (recordsPerFile ?? Infinity), 2 * rowsPerTarget)
+  const outputRows = Math.min(figures.rows, FILES_BUFFERED * (recordsPerFile ?? Infinity), FILES_BUFFERED * rowsPerTarget)
   const output = outputRows * figures.columns * OUTPUT_BYTES_PER_CELL
   return BASE_BYTES + decoded + output
 }

@@ -63,14 +63,15 @@ export interface PreparedFile {
 }
 
 /**
- * Gathers output rows [0, n) into the columns of file `tbl_<segmentId>.parquet`. The result owns
+ * Gathers output rows [start, end) into the columns of file `tbl_<segmentId>.parquet`. The result owns
  * its memory: the rows can be dropped from the buffer before the file is written.
  */
-export function prepareSegmentFile (rows: OutputRows, n: number, schema: readonly OutputColumn[], segmentId: bigint): PreparedFile {
+export function prepareSegmentFile (rows: OutputRows, start: number, end: number, schema: readonly OutputColumn[], segmentId: bigint): PreparedFile {
   const fileName = `tbl_${segmentId}.parquet`
-  const table = sourceTable(rows, n)
-  const columns = schema.map(column => gather(rows, n, column, table))
-  return { fileName, columns, n, meta: { segment_id: segmentId, file_name: fileName, sort_version: 3, ...describeRows(rows, n) } }
+  const n = end - start
+  const table = sourceTable(rows, start, n)
+  const columns = schema.map(column => gather(rows, start, n, column, table))
+  return { fileName, columns, n, meta: { segment_id: segmentId, file_name: fileName, sort_version: 3, ...describeRows(rows, start, n) } }
 }
 
 /** Writes a parquet file of n rows from gathered columns (via a `.partial` name); returns its size in bytes. */
@@ -122,8 +123,8 @@ export function sortingColumns (schema: readonly OutputColumn[]): NonNullable<Ro
     .map(index => ({ column_idx: index, descending: false, nulls_first: false }))
 }
 
-/** Record count, time range, metric names and types of rows [0, n), which are in sort order. */
-function describeRows (rows: OutputRows, n: number): Pick<SegmentMeta, 'record_count' | 'ts_range' | 'metric_names' | 'metric_types' | 'fingerprints'> {
+/** Record count, time range, metric names and types of rows [s, s + n), which are in sort order. */
+function describeRows (rows: OutputRows, s: number, n: number): Pick<SegmentMeta, 'record_count' | 'ts_range' | 'metric_names' | 'metric_types' | 'fingerprints'> {
   let lo = Infinity
   let hi = -Infinity
   const names: string[] = []
@@ -131,17 +132,17 @@ function describeRows (rows: OutputRows, n: number): Pick<SegmentMeta, 'record_c
   let typeColumn: CarriedColumn | undefined
   let typeBatch: Batch | null = null
   for (let i = 0; i < n; i++) {
-    const bucket = rows.buckets[i]
+    const bucket = rows.buckets[s + i]
     if (bucket < lo) lo = bucket
     if (bucket > hi) hi = bucket
-    const name = rows.names[i]
+    const name = rows.names[s + i]
     if (names.length === 0 || names[names.length - 1] !== name) {
-      if (rows.sources[i] !== typeBatch) {
-        typeBatch = rows.sources[i]
+      if (rows.sources[s + i] !== typeBatch) {
+        typeBatch = rows.sources[s + i]
         typeColumn = typeBatch.carried.get(METRIC_TYPE)
       }
       names.push(name)
-      const type = typeColumn ? valueAt(typeColumn.column, rows.sourceRows[i]) : null
+      const type = typeColumn ? valueAt(typeColumn.column, rows.sourceRows[s + i]) : null
       types.push(metricTypeCode(type === null ? null : toText(type)))
     }
   }
@@ -156,27 +157,27 @@ function describeRows (rows: OutputRows, n: number): Pick<SegmentMeta, 'record_c
   }
 }
 
-/** The values of one output column for rows [0, n), built column-at-a-time. */
-function gather (rows: OutputRows, n: number, column: OutputColumn, table: SourceTable): ColumnValues {
+/** The values of one output column for rows [s, s + n), built column-at-a-time. */
+function gather (rows: OutputRows, s: number, n: number, column: OutputColumn, table: SourceTable): ColumnValues {
   switch (column.name) {
-    case METRIC_NAME: return gatherNames(rows, n)
-    case TID: return { kind: 'int64', values: new BigInt64Array(rows.tidWords.slice(0, 2 * n).buffer) }
-    case TIMESTAMP: return { kind: 'int64', values: int64Column(rows.buckets, n, 1) }
-    case TSNS: return { kind: 'int64', values: int64Column(rows.buckets, n, 1_000_000) }
-    case SKETCH: return gatherSketches(rows, n)
+    case METRIC_NAME: return gatherNames(rows, s, n)
+    case TID: return { kind: 'int64', values: new BigInt64Array(rows.tidWords.slice(2 * s, 2 * (s + n)).buffer) }
+    case TIMESTAMP: return { kind: 'int64', values: int64Column(rows.buckets.subarray(s, s + n), n, 1) }
+    case TSNS: return { kind: 'int64', values: int64Column(rows.buckets.subarray(s, s + n), n, 1_000_000) }
+    case SKETCH: return gatherSketches(rows, s, n)
   }
   const rollup = (ROLLUP_COLUMNS as readonly string[]).indexOf(column.name)
-  if (rollup >= 0) return { kind: 'double', values: rows.rollups[rollup].slice(0, n) }
-  return gatherCarried(rows, n, column, table)
+  if (rollup >= 0) return { kind: 'double', values: rows.rollups[rollup].slice(s, s + n) }
+  return gatherCarried(rows, s, n, column, table)
 }
 
 /** Metric names as a dictionary: rows are sorted by name, so each new name starts a run. */
-function gatherNames (rows: OutputRows, n: number): ColumnValues {
+function gatherNames (rows: OutputRows, s: number, n: number): ColumnValues {
   const dictionary: string[] = []
   const indices = new Int32Array(n)
   let last: string | null = null
   for (let i = 0; i < n; i++) {
-    const name = rows.names[i]
+    const name = rows.names[s + i]
     if (name !== last) {
       dictionary.push(name)
       last = name
@@ -187,27 +188,27 @@ function gatherNames (rows: OutputRows, n: number): ColumnValues {
 }
 
 /** Each row's sketch, made for it or its group's first input row's, into one buffer. */
-function gatherSketches (rows: OutputRows, n: number): ColumnValues {
+function gatherSketches (rows: OutputRows, s: number, n: number): ColumnValues {
   const offsets = new Int32Array(n + 1)
   for (let i = 0; i < n; i++) {
-    const own = rows.sketchEnd[i] - rows.sketchStart[i]
-    const source = rows.sources[i]
-    const r = rows.sourceRows[i]
+    const own = rows.sketchEnd[s + i] - rows.sketchStart[s + i]
+    const source = rows.sources[s + i]
+    const r = rows.sourceRows[s + i]
     offsets[i + 1] = offsets[i] + (own > 0 ? own : source.sketchOffsets[r + 1] - source.sketchOffsets[r])
   }
   const data = new Uint8Array(offsets[n])
   for (let i = 0; i < n; i++) {
-    if (rows.sketchEnd[i] > rows.sketchStart[i]) copyBytes(data, offsets[i], rows.sketchArena.bytes, rows.sketchStart[i], rows.sketchEnd[i])
+    if (rows.sketchEnd[s + i] > rows.sketchStart[s + i]) copyBytes(data, offsets[i], rows.sketchArena.bytes, rows.sketchStart[s + i], rows.sketchEnd[s + i])
     else {
-      const source = rows.sources[i]
-      const r = rows.sourceRows[i]
+      const source = rows.sources[s + i]
+      const r = rows.sourceRows[s + i]
       copyBytes(data, offsets[i], source.sketchData, source.sketchOffsets[r], source.sketchOffsets[r + 1])
     }
   }
   return { kind: 'bytes', data, offsets, valid: new Uint8Array(n).fill(1) }
 }
 
-/** The distinct source batches of rows [0, n), and each row's index among them. */
+/** The distinct source batches of rows [s, s + n), and each row's index among them. */
 export interface SourceTable {
   readonly batches: readonly Batch[]
   readonly ids: Int32Array
@@ -224,15 +225,15 @@ function intern<T> (numbers: Map<T, number>, list: T[], value: T): number {
   return id
 }
 
-/** Numbers the batches rows [0, n) come from, so that columns look sources up by index. */
-function sourceTable (rows: OutputRows, n: number): SourceTable {
+/** Numbers the batches rows [s, s + n) come from, so that columns look sources up by index. */
+function sourceTable (rows: OutputRows, s: number, n: number): SourceTable {
   const numbers = new Map<Batch, number>()
   const batches: Batch[] = []
   const ids = new Int32Array(n)
   let last: Batch | null = null
   let id = -1
   for (let i = 0; i < n; i++) {
-    const batch = rows.sources[i]
+    const batch = rows.sources[s + i]
     if (batch !== last) {
       last = batch
       id = intern(numbers, batches, batch)
@@ -246,22 +247,22 @@ function sourceTable (rows: OutputRows, n: number): SourceTable {
  * A carried column: each row's value from its group's first input row. Same-typed sources are
  * gathered column-to-column (strings through their dictionaries); other sources are converted.
  */
-function gatherCarried (rows: OutputRows, n: number, column: OutputColumn, table: SourceTable): ColumnValues {
+function gatherCarried (rows: OutputRows, s: number, n: number, column: OutputColumn, table: SourceTable): ColumnValues {
   const sources = table.batches.map(b => b.carried.get(column.name))
   const direct = sources.every(c => c === undefined || (c.type === column.type && DIRECT_KINDS[column.type] === c.column.kind))
   if (direct) {
     const columns = sources.map(c => c?.column)
     switch (column.type) {
-      case 'string': return gatherText(rows, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'text' }> | undefined>)
-      case 'int64': case 'double': case 'bool': return gatherFixed(rows, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | undefined>, column.type)
-      case 'bytes': return gatherBytes(rows, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'bytes' }> | undefined>)
+      case 'string': return gatherText(rows, s, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'text' }> | undefined>)
+      case 'int64': case 'double': case 'bool': return gatherFixed(rows, s, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | undefined>, column.type)
+      case 'bytes': return gatherBytes(rows, s, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'bytes' }> | undefined>)
     }
   }
   const convert = converter(column.type)
   const values = new Array<unknown>(n)
   for (let i = 0; i < n; i++) {
     const source = sources[table.ids[i]]
-    const v = source ? valueAt(source.column, rows.sourceRows[i]) : null
+    const v = source ? valueAt(source.column, rows.sourceRows[s + i]) : null
     values[i] = v === null ? null : source!.type === column.type ? v : convert(v)
   }
   return column.type === 'string' ? { kind: 'strings', values: values as Array<string | null> } : { kind: 'values', values }
@@ -271,14 +272,14 @@ function gatherCarried (rows: OutputRows, n: number, column: OutputColumn, table
 const DIRECT_KINDS: Record<ColumnType, DecodedColumn['kind']> = { string: 'text', int64: 'int64', double: 'double', bool: 'bool', bytes: 'bytes' }
 
 /** Strings through per-source remaps into one file dictionary: no per-row hashing. */
-function gatherText (rows: OutputRows, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'text' }> | undefined>): ColumnValues {
+function gatherText (rows: OutputRows, s: number, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'text' }> | undefined>): ColumnValues {
   const known = new Map<string, number>()
   const dictionary: string[] = []
   const indices = new Int32Array(n)
   const remaps = sources.map(c => (c ? new Int32Array(c.dictionary.length).fill(-1) : null))
   for (let i = 0; i < n; i++) {
     const source = sources[ids[i]]
-    const k = source ? source.indices[rows.sourceRows[i]] : -1
+    const k = source ? source.indices[rows.sourceRows[s + i]] : -1
     if (k < 0) {
       indices[i] = -1
       continue
@@ -295,7 +296,7 @@ function gatherText (rows: OutputRows, n: number, ids: Int32Array, sources: Read
 }
 
 /** int64, double and bool values copied from same-typed sources, with their validity. */
-function gatherFixed (rows: OutputRows, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | undefined>,
+function gatherFixed (rows: OutputRows, s: number, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | undefined>,
   type: 'int64' | 'double' | 'bool'): ColumnValues {
   const valid = new Uint8Array(n)
   const width = type === 'bool' ? 1 : 8
@@ -303,7 +304,7 @@ function gatherFixed (rows: OutputRows, n: number, ids: Int32Array, sources: Rea
   const bytes = sources.map(c => (c ? new Uint8Array(c.values.buffer, c.values.byteOffset, c.values.byteLength) : null))
   for (let i = 0; i < n; i++) {
     const source = sources[ids[i]]
-    const r = rows.sourceRows[i]
+    const r = rows.sourceRows[s + i]
     if (!source || source.valid[r] === 0) continue
     valid[i] = 1
     copyBytes(out, i * width, bytes[ids[i]]!, r * width, r * width + width)
@@ -314,12 +315,12 @@ function gatherFixed (rows: OutputRows, n: number, ids: Int32Array, sources: Rea
 }
 
 /** Byte strings copied from same-typed sources into one buffer. */
-function gatherBytes (rows: OutputRows, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'bytes' }> | undefined>): ColumnValues {
+function gatherBytes (rows: OutputRows, s: number, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'bytes' }> | undefined>): ColumnValues {
   const valid = new Uint8Array(n)
   const offsets = new Int32Array(n + 1)
   for (let i = 0; i < n; i++) {
     const c = sources[ids[i]]
-    const r = rows.sourceRows[i]
+    const r = rows.sourceRows[s + i]
     let size = 0
     if (c && c.valid[r] === 1) {
       valid[i] = 1
@@ -330,7 +331,7 @@ function gatherBytes (rows: OutputRows, n: number, ids: Int32Array, sources: Rea
   const data = new Uint8Array(offsets[n])
   for (let i = 0; i < n; i++) {
     const c = sources[ids[i]]
-    const r = rows.sourceRows[i]
+    const r = rows.sourceRows[s + i]
     if (valid[i] === 1) copyBytes(data, offsets[i], c!.data, c!.offsets[r], c!.offsets[r + 1])
   }
   return { kind: 'bytes', data, offsets, valid }

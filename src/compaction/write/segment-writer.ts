@@ -65,10 +65,20 @@ export const PRIOR_OVERHEAD_SHARE = 0.1
  */
 export const FILL = 0.9
 
-/** The file being written: the buffer's first `series` series. */
+/**
+ * Files written at once at most: while one is encoded and written (on the writer thread), the next
+ * is gathered and handed over, so that gathering never waits for the writing before it. The rows
+ * of both stay in the buffer until each is accepted, besides the rows of the file being filled.
+ */
+export const FILES_IN_FLIGHT = 2
+/** Files' rows the buffer holds at most: those in flight and the one being filled (the memory estimate's). */
+export const FILES_BUFFERED = FILES_IN_FLIGHT + 1
+
+/** A file being written: the buffer's series from the end of the file before it (or 0) to `series`. */
 interface Pending {
   readonly index: number
-  readonly series: number
+  /** The buffer's series [0, series) are this file's and the files' before it (adjusted as those are dropped). */
+  series: number
   /** Its metadata but for its size (the gathered columns are the writers' alone). */
   readonly meta: PreparedFile['meta']
   readonly written: Promise<number>
@@ -76,14 +86,16 @@ interface Pending {
 
 /**
  * The split rule (docs/DOMAIN.md section 5). At each series end, the complete series buffered
- * after the file in flight are estimated; while they are estimated past FILL x the target (or
- * hold more than recordsPerFile rows), the file in flight is awaited first (its actual bytes give
- * the ratios), then the longest run of whole series within both limits (at least one series)
- * becomes the next file, gathered at once and written while the merge goes on. A file whose actual size is past the target and that holds more than one
- * series is written again, shorter (its last series go back to the buffer), until it fits or holds
- * one series. Every decision depends on the rows and on the bytes of files already written, never
- * on timing, so the same inputs give the same files whether they are written on the writer thread
- * or inline.
+ * after the files in flight are estimated; while they are estimated past FILL x the target (or
+ * hold more than recordsPerFile rows), the longest run of whole series within both limits (at
+ * least one series) becomes the next file, gathered at once and written while the merge goes on.
+ * With FILES_IN_FLIGHT files in flight already, the oldest is accepted first: awaited and measured
+ * (its actual bytes give the ratios of the files after it). A file whose actual size is past the
+ * target and that holds more than one series is written again, shorter (its last series go back
+ * to the buffer), until it fits or holds one series; the file begun after it is then begun again
+ * from the new end. Every decision depends on the rows and on the bytes of files already accepted,
+ * at points fixed by the rows alone (a file is awaited only where the rule says, never polled),
+ * so the same inputs give the same files whether they are written on the writer thread or inline.
  */
 export class SegmentWriter {
   /** Rows waiting to be written: the aggregator appends to them. */
@@ -92,6 +104,10 @@ export class SegmentWriter {
   readonly files: SegmentMeta[] = []
   /** Files written again because their first writing came out past the target. */
   rewrites = 0
+  /** Files begun again because the file before them was written again shorter. */
+  restarts = 0
+  /** Files accepted so far (their delivery may still be on its way). */
+  private accepted = 0
   private readonly options: SegmentWriterOptions
   private readonly writers: FileWriters
   private readonly goalBytes: number
@@ -99,7 +115,7 @@ export class SegmentWriter {
   /** The estimate group of each schema column. */
   private readonly groupOf: Uint8Array
   /** Every output file name begun, written or not: what abort() removes. */
-  private readonly begun: string[] = []
+  private readonly begun = new Set<string>()
   /** The end row (exclusive) of each complete series buffered. */
   private seriesEnds: number[] = []
   /** Raw bytes of rows [0, seriesEnds[j]) in group g: seriesRaw[GROUPS * j + g]. */
@@ -121,10 +137,11 @@ export class SegmentWriter {
   private readonly acceptedRaw = new Float64Array(GROUPS)
   private readonly lastBytes = new Float64Array(GROUPS)
   /**
-   * The file being written, if any: the first series of the buffer, whose rows stay there until
-   * the file is accepted (it may have to be written again with fewer of them).
+   * The files being written, oldest first (at most FILES_IN_FLIGHT): the first series of the
+   * buffer, whose rows stay there until each file is accepted (it may have to be written again
+   * with fewer of them).
    */
-  private pending: Pending | null = null
+  private pending: Pending[] = []
   /** The delivery (files list, onFile) of the files accepted so far, in order. */
   private delivered: Promise<void> = Promise.resolve()
 
@@ -160,10 +177,10 @@ export class SegmentWriter {
    * that could be registered.
    */
   async abort (): Promise<void> {
-    await this.pending?.written.catch(() => {})
+    await Promise.all(this.pending.map(file => file.written.catch(() => {})))
     await this.delivered.catch(() => {})
     const dir = this.options.outDir
-    await Promise.all(this.begun.flatMap(name => [name, name + '.partial']).map(name => rm(join(dir, name), { force: true })))
+    await Promise.all([...this.begun].flatMap(name => [name, name + '.partial']).map(name => rm(join(dir, name), { force: true })))
   }
 
   /** Records the series rows [scanned, count) make, with their raw bytes: O(1) per row. */
@@ -207,21 +224,26 @@ export class SegmentWriter {
   }
 
   /**
-   * Begins files while the series after the file in flight are past a file's limits (all of them,
-   * when `final`); the file in flight is awaited before the next one is chosen.
+   * Begins files while the series after the files in flight are past a file's limits (all of them,
+   * when `final`); with FILES_IN_FLIGHT files in flight, the oldest is accepted before the next is
+   * chosen.
    */
   private async split (final: boolean): Promise<void> {
     for (;;) {
-      const first = this.pending?.series ?? 0
+      const first = this.pending.at(-1)?.series ?? 0
       const total = this.seriesEnds.length
-      if (total === first && !(final && this.pending)) return
-      if (!final && this.fits(first, total)) return
-      if (this.pending) {
+      if (total === first) {
+        if (!final || this.pending.length === 0) return
         await this.accept()
         continue
       }
-      this.begin(this.cut(total))
-      // the file before the one just begun is delivered before the merge goes on: two files at most
+      if (!final && this.fits(first, total)) return
+      if (this.pending.length === FILES_IN_FLIGHT) {
+        await this.accept()
+        continue
+      }
+      this.begin(first, this.cut(first, total))
+      // the files accepted before the one just begun are delivered before the merge goes on
       await this.delivered
     }
   }
@@ -240,48 +262,56 @@ export class SegmentWriter {
     return rows <= this.maxRows && this.estimate(first, last) <= this.goalBytes
   }
 
-  /** The most series from the buffer's start, at most `limit`, that fit a file; at least one. */
-  private cut (limit: number): number {
-    let lo = 1 // fits, or is a series of its own
+  /** The end of the most series from `first`, ending at most at `limit`, that fit a file; at least one. */
+  private cut (first: number, limit: number): number {
+    let lo = first + 1 // fits, or is a series of its own
     let hi = limit
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1
-      if (this.fits(0, mid)) lo = mid
+      if (this.fits(first, mid)) lo = mid
       else hi = mid - 1
     }
     return lo
   }
 
-  /** Gathers the buffer's first `series` series into the next file and hands it to the writers. */
-  private begin (series: number): void {
-    const index = this.begun.length
-    const segmentId = this.options.segmentId(index)
-    this.pending = this.write(index, series, segmentId)
-    this.begun.push(this.pending.meta.file_name)
+  /** Gathers the buffer's series [first, series) into the next file and hands it to the writers. */
+  private begin (first: number, series: number): void {
+    const index = this.accepted + this.pending.length
+    const file = this.write(index, first, series, this.options.segmentId(index))
+    this.pending.push(file)
+    this.begun.add(file.meta.file_name)
   }
 
-  private write (index: number, series: number, segmentId: bigint): Pending {
-    const prepared = prepareSegmentFile(this.rows, this.seriesEnds[series - 1], this.options.schema, segmentId)
+  private write (index: number, first: number, series: number, segmentId: bigint): Pending {
+    const start = first === 0 ? 0 : this.seriesEnds[first - 1]
+    const prepared = prepareSegmentFile(this.rows, start, this.seriesEnds[series - 1], this.options.schema, segmentId)
     const written = this.writers.write(prepared)
     written.catch(() => {}) // a failure surfaces where it is awaited (accept), never as an unhandled rejection
     return { index, series, meta: prepared.meta, written }
   }
 
   /**
-   * Waits for the file in flight and measures it; past the target with more than one series, writes
-   * it again (same name) with the series that fit by its own ratios, until it fits or holds one
-   * series. Then takes the ratios of all the files accepted so far, drops its rows from the buffer
-   * and delivers it after the files before it.
+   * Waits for the oldest file in flight and measures it; past the target with more than one series,
+   * writes it again (same name) with the series that fit by its own ratios, until it fits or holds
+   * one series, and then begins the file after it again from its new end. Then takes the ratios of
+   * all the files accepted so far, drops its rows from the buffer and delivers it after the files
+   * before it.
    */
   private async accept (): Promise<void> {
-    let file = this.pending!
+    let file = this.pending[0]
     let size = await file.written
     await this.learn(file, size)
-    while (size > this.options.targetFileBytes && file.series > 1) {
-      file = this.pending = this.write(file.index, this.cut(file.series - 1), file.meta.segment_id)
-      this.rewrites++
-      size = await file.written
-      await this.learn(file, size)
+    if (size > this.options.targetFileBytes && file.series > 1) {
+      // the files begun after it start at its old end: they are begun again once it is shorter
+      const later = this.pending.splice(1)
+      await Promise.all(later.map(next => next.written.catch(() => {})))
+      this.restarts += later.length
+      do {
+        file = this.pending[0] = this.write(file.index, 0, this.cut(0, file.series - 1), file.meta.segment_id)
+        this.rewrites++
+        size = await file.written
+        await this.learn(file, size)
+      } while (size > this.options.targetFileBytes && file.series > 1)
     }
     const base = GROUPS * (file.series - 1)
     for (let g = 0; g < GROUPS; g++) {
@@ -289,8 +319,10 @@ export class SegmentWriter {
       this.acceptedRaw[g] += this.seriesRaw[base + g]
       if (this.acceptedRaw[g] > 0) this.ratios[g] = this.acceptedBytes[g] / this.acceptedRaw[g]
     }
-    this.pending = null
+    this.pending.shift()
+    this.accepted++
     this.drop(file.series)
+    for (const next of this.pending) next.series -= file.series
     const meta: SegmentMeta = { ...file.meta, file_size: size }
     const previous = this.delivered
     this.delivered = (async () => {
