@@ -76,8 +76,8 @@ export class OutputRows {
     }
     this.sketchStart.copyWithin(0, n, this.count)
     this.sketchEnd.copyWithin(0, n, this.count)
-    this.names.copyWithin(0, n, this.count)
-    this.sources.copyWithin(0, n, this.count)
+    moveToFront(this.names, n, this.count)
+    moveToFront(this.sources, n, this.count)
     this.sources.fill(undefined as unknown as Batch, rest, this.count) // let written batches be collected
     this.sourceRows.copyWithin(0, n, this.count)
     this.tidWords.copyWithin(0, 2 * n, 2 * this.count)
@@ -97,6 +97,14 @@ export class OutputRows {
     this.buckets = resized(this.buckets, capacity)
     for (let r = 0; r < ROLLUPS; r++) this.rollups[r] = resized(this.rollups[r], capacity)
   }
+}
+
+/**
+ * Array.prototype.copyWithin(0, from, end) for a plain array, as a loop: V8's builtin takes the
+ * generic path on object arrays, about ten times slower (it was 4 % of a compaction's main thread).
+ */
+function moveToFront<T> (a: T[], from: number, end: number): void {
+  for (let i = from; i < end; i++) a[i - from] = a[i]
 }
 
 function resized<T extends Int32Array | Float64Array> (a: T, capacity: number): T {
