@@ -20,9 +20,9 @@ export function compactorArgv (files: readonly string[], out: string, frequencyM
 }
 
 /** Runs the compactor CLI (not measured); throws with its output when it fails. Returns its parquet files, sorted by name. */
-export async function compactWithCli (files: readonly string[], out: string, frequencyMs: number): Promise<string[]> {
+export async function compactWithCli (files: readonly string[], out: string, frequencyMs: number, extraArgs: readonly string[] = []): Promise<string[]> {
   await rm(out, { recursive: true, force: true })
-  const argv = compactorArgv(files, out, frequencyMs)
+  const argv = [...compactorArgv(files, out, frequencyMs), ...extraArgs]
   const { code, output } = await new Promise<{ code: number | null, output: string }>((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let text = ''

@@ -5,19 +5,22 @@
 // rewrites the rows of those files, sorted by the key, into one file of its own:
 //   COPY (SELECT * FROM read_parquet([our files], union_by_name = true)
 //         ORDER BY metric_name, chq_tid, chq_timestamp) TO 'duck.parquet' (FORMAT parquet, COMPRESSION zstd)
-// Then: bytes (and bytes per row) of both, and a query set timed in DuckDB on our files against
-// DuckDB's file, alternated (ours, duck, ours, duck ...), each run in a fresh DuckDB instance, the
-// OS page cache warm for both; each query's result must be the same on both, or the measure fails.
+// and, as a second peer, each of our files alone into a file of its own (the same files holding the
+// same rows: what is left of a difference once the number of files is the same). Then: bytes (and
+// bytes per row) of each, and a query set timed in DuckDB on our files against DuckDB's files,
+// alternated (ours, duck, same, ours ...), each run in a fresh DuckDB instance, the OS page cache
+// warm for all; each query's result must be the same on every side, or the measure fails.
 // Prints a markdown table and writes bench/results/outputs-<time>.json.
 //
 //   node bench/outputs.ts [--profiles default,wide,rollup,recompact] [--rounds 15] [--threads N]
 //                         [--attribute resource_k8s_pod_name] [--data DIR] [--keep]
+//                         [--target-file-bytes N]   # the compactor's target (its default unless given)
 //   npm run bench -- --outputs [the same options]
 //
 // --data DIR: the inputs are the data set in DIR (written by bench/generate.ts) for every profile
 // given, instead of the profile's cached one (for a quick check on small data).
 import { mkdir, readFile, rm, stat, writeFile, copyFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { sqlIdentifier, sqlString } from './duckdb-peer.ts'
@@ -41,6 +44,7 @@ interface Options {
   attribute: string
   dataDir: string | undefined
   keep: boolean
+  targetFileBytes: string | undefined
 }
 
 const log = (line: string): void => { process.stderr.write(line + '\n') }
@@ -55,6 +59,7 @@ function parseOptions (argv: readonly string[]): Options {
       attribute: { type: 'string', default: DEFAULT_ATTRIBUTE },
       data: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'target-file-bytes': { type: 'string' },
     },
   })
   const profiles = values.profiles.split(',').map(s => s.trim()).filter(Boolean).map(name => {
@@ -67,12 +72,14 @@ function parseOptions (argv: readonly string[]): Options {
   if (values.threads !== undefined && !(Number.isInteger(Number(values.threads)) && Number(values.threads) >= 1)) {
     throw new Error(`--threads must be a positive integer, got ${values.threads}`)
   }
-  return { profiles, rounds, threads: values.threads, attribute: values.attribute, dataDir: values.data, keep: values.keep }
+  const target = values['target-file-bytes']
+  if (target !== undefined && !(Number.isInteger(Number(target)) && Number(target) > 0)) throw new Error(`--target-file-bytes must be a positive integer, got ${target}`)
+  return { profiles, rounds, threads: values.threads, attribute: values.attribute, dataDir: values.data, keep: values.keep, targetFileBytes: target }
 }
 
 /** One side of the comparison: a set of parquet files and how DuckDB reads them. */
 interface Side {
-  readonly name: 'ours' | 'duck'
+  readonly name: 'ours' | 'duck' | 'same'
   readonly files: readonly string[]
 }
 
@@ -115,10 +122,14 @@ export interface QueryResult {
   sql: string
   oursMs: number[]
   duckMs: number[]
+  sameMs: number[]
   oursMedianMs: number
   duckMedianMs: number
+  sameMedianMs: number
   /** ours / duck, of the medians. */
   ratio: number
+  /** ours / same (DuckDB's rewrite of each of our files), of the medians. */
+  sameRatio: number
   /** The result (the same on both sides), as JSON. */
   result: unknown
 }
@@ -132,7 +143,9 @@ export interface ProfileOutputs {
   inputFiles: number
   ours: Layout
   duck: Layout
+  same: Layout
   bytesRatio: number
+  sameBytesRatio: number
   parameters: QueryParameters
   queries: QueryResult[]
 }
@@ -141,7 +154,7 @@ export interface OutputsResults {
   started: string
   finished: string
   command: string
-  options: { profiles: string[], rounds: number, threads: string | null, attribute: string, data: string | null }
+  options: { profiles: string[], rounds: number, threads: string | null, attribute: string, data: string | null, targetFileBytes: string | null }
   machine: BenchResults['machine']
   profiles: ProfileOutputs[]
 }
@@ -270,76 +283,92 @@ async function measureProfile (profile: BenchProfile, options: Options): Promise
   await rm(work, { recursive: true, force: true })
   await mkdir(work, { recursive: true })
   log(`${profile.name}: compacting ${data.info.rows} rows in ${data.files.length} files (${profile.frequencyMs / 1000} s buckets) with the CLI ...`)
-  const oursFiles = await compactWithCli(data.files, join(work, 'ours'), profile.frequencyMs)
+  const target = options.targetFileBytes === undefined ? [] : ['--target-file-bytes', options.targetFileBytes]
+  const oursFiles = await compactWithCli(data.files, join(work, 'ours'), profile.frequencyMs, target)
   if (oursFiles.length === 0) throw new Error(`${profile.name}: the compactor wrote no parquet file`)
   const ours: Side = { name: 'ours', files: oursFiles }
   const duck: Side = { name: 'duck', files: [join(work, 'duck.parquet')] }
+  await mkdir(join(work, 'same'))
+  const same: Side = { name: 'same', files: oursFiles.map(f => join(work, 'same', basename(f))) }
 
   const instance = await DuckDBInstance.create(':memory:')
   const connection = await instance.connect()
   let parameters: QueryParameters
   let oursLayout: Layout
   let duckLayout: Layout
+  let sameLayout: Layout
   let columns: string[]
   try {
     log(`${profile.name}: DuckDB rewrites the same rows into ${duck.files[0]} ...`)
     await connection.run(`COPY (SELECT * FROM ${source(ours)} ORDER BY ${SORT_KEY.join(', ')}) TO ${sqlString(duck.files[0])} (FORMAT parquet, COMPRESSION zstd)`)
+    for (const [i, f] of ours.files.entries()) {
+      await connection.run(`COPY (SELECT * FROM read_parquet(${sqlString(f)}) ORDER BY ${SORT_KEY.join(', ')}) TO ${sqlString(same.files[i])} (FORMAT parquet, COMPRESSION zstd)`)
+    }
     oursLayout = await layout(connection, ours)
     duckLayout = await layout(connection, duck)
+    sameLayout = await layout(connection, same)
     if (oursLayout.rows !== duckLayout.rows) throw new Error(`${profile.name}: DuckDB's rewrite has ${duckLayout.rows} rows, ours ${oursLayout.rows}`)
+    if (oursLayout.rows !== sameLayout.rows) throw new Error(`${profile.name}: DuckDB's rewrite of each file has ${sameLayout.rows} rows, ours ${oursLayout.rows}`)
     const oursTypes = await columnTypes(connection, ours)
-    const duckTypes = await columnTypes(connection, duck)
     columns = [...oursTypes.keys()]
-    const differ = [...new Set([...oursTypes.keys(), ...duckTypes.keys()])].filter(c => oursTypes.get(c) !== duckTypes.get(c))
-    if (differ.length > 0) throw new Error(`${profile.name}: columns read differently from the two sides: ${differ.map(c => `${c} ${oursTypes.get(c)} / ${duckTypes.get(c)}`).join(', ')}`)
+    for (const other of [duck, same]) {
+      const types = await columnTypes(connection, other)
+      const differ = [...new Set([...oursTypes.keys(), ...types.keys()])].filter(c => oursTypes.get(c) !== types.get(c))
+      if (differ.length > 0) throw new Error(`${profile.name}: columns read differently from ours and ${other.name}: ${differ.map(c => `${c} ${oursTypes.get(c)} / ${types.get(c)}`).join(', ')}`)
+    }
     parameters = await chooseParameters(connection, ours, options.attribute, oursTypes)
   } finally {
     connection.closeSync()
     instance.closeSync()
   }
-  log(`${profile.name}: ${oursLayout.rows} rows; ours ${oursLayout.bytes} bytes in ${oursLayout.files} files, DuckDB's ${duckLayout.bytes} bytes`)
+  log(`${profile.name}: ${oursLayout.rows} rows; ours ${oursLayout.bytes} bytes in ${oursLayout.files} files, DuckDB's ${duckLayout.bytes} bytes, DuckDB's per file ${sameLayout.bytes}`)
   log(`${profile.name}: name ${parameters.name} (${parameters.nameRows} rows), tid ${parameters.tid}, time [${parameters.from}, ${parameters.to}], ` +
     `${parameters.attribute} rare ${parameters.rareValue} (${parameters.rareRows} rows), absent ${parameters.absentValue}`)
 
-  // the OS page cache warm for both sides: every byte read once, then every query run once untimed
-  for (const f of [...ours.files, ...duck.files]) await readFile(f)
+  // the OS page cache warm for every side: every byte read once, then every query run once untimed
+  const sides = [ours, duck, same]
+  for (const f of sides.flatMap(side => side.files)) await readFile(f)
   const queries = querySet(parameters, columns)
   const expected: unknown[][][] = []
   for (const q of queries) {
     const a = await timeQuery(q.sql(source(ours)), options.threads)
-    const b = await timeQuery(q.sql(source(duck)), options.threads)
-    if (!sameResult(a.result, b.result)) throw new Error(`${profile.name} ${q.title}: the answers differ\n  ours: ${short(a.result)}\n  duck: ${short(b.result)}`)
+    for (const other of [duck, same]) {
+      const b = await timeQuery(q.sql(source(other)), options.threads)
+      if (!sameResult(a.result, b.result)) throw new Error(`${profile.name} ${q.title}: the answers differ\n  ours: ${short(a.result)}\n  ${other.name}: ${short(b.result)}`)
+    }
     const found = q.id === 'scan' ? a.result.length : Number(a.result[0]?.[0])
     if (q.expect === 'rows' && !(found > 0)) throw new Error(`${profile.name} ${q.title}: no rows found (${short(a.result)})`)
     if (q.expect === 'none' && found !== 0) throw new Error(`${profile.name} ${q.title}: ${found} rows found for an absent value`)
     expected.push(a.result)
   }
 
-  const times = queries.map(() => ({ ours: [] as number[], duck: [] as number[] }))
+  const times = queries.map(() => ({ ours: [] as number[], duck: [] as number[], same: [] as number[] }))
   for (let round = 1; round <= options.rounds; round++) {
     for (const [i, q] of queries.entries()) {
-      for (const side of [ours, duck]) {
+      for (const side of sides) {
         const { ms, result } = await timeQuery(q.sql(source(side)), options.threads)
         if (!sameResult(result, expected[i])) throw new Error(`${profile.name} ${q.title} round ${round}: ${side.name} answered ${short(result)}, not ${short(expected[i])}`)
         times[i][side.name].push(ms)
       }
     }
-    log(`  ${profile.name} round ${round}/${options.rounds}: ` + queries.map((q, i) => `${q.id} ${times[i].ours.at(-1)!.toFixed(1)}/${times[i].duck.at(-1)!.toFixed(1)}`).join('  ') + ' ms')
+    log(`  ${profile.name} round ${round}/${options.rounds}: ` + queries.map((q, i) => `${q.id} ${times[i].ours.at(-1)!.toFixed(1)}/${times[i].duck.at(-1)!.toFixed(1)}/${times[i].same.at(-1)!.toFixed(1)}`).join('  ') + ' ms')
   }
   if (!options.keep) await rm(work, { recursive: true, force: true })
 
   return {
     profile: profile.name, description: profile.description, dataset: data.name, frequencyMs: profile.frequencyMs,
     inputRows: data.info.rows, inputFiles: data.files.length,
-    ours: oursLayout, duck: duckLayout, bytesRatio: oursLayout.bytes / duckLayout.bytes,
+    ours: oursLayout, duck: duckLayout, same: sameLayout, bytesRatio: oursLayout.bytes / duckLayout.bytes, sameBytesRatio: oursLayout.bytes / sameLayout.bytes,
     parameters,
     queries: queries.map((q, i) => {
       const oursMedianMs = median(times[i].ours)
       const duckMedianMs = median(times[i].duck)
+      const sameMedianMs = median(times[i].same)
       return {
         id: q.id, title: q.title, sql: q.sql('SRC'),
-        oursMs: times[i].ours.map(round2), duckMs: times[i].duck.map(round2),
-        oursMedianMs: round2(oursMedianMs), duckMedianMs: round2(duckMedianMs), ratio: oursMedianMs / duckMedianMs, result: expected[i],
+        oursMs: times[i].ours.map(round2), duckMs: times[i].duck.map(round2), sameMs: times[i].same.map(round2),
+        oursMedianMs: round2(oursMedianMs), duckMedianMs: round2(duckMedianMs), sameMedianMs: round2(sameMedianMs),
+        ratio: oursMedianMs / duckMedianMs, sameRatio: oursMedianMs / sameMedianMs, result: expected[i],
       }
     }),
   }
@@ -358,8 +387,8 @@ export function outputsReport (r: OutputsResults): string {
     `Command: \`${r.command}\` (${r.options.rounds} rounds${r.options.rounds < MIN_ROUNDS ? `: fewer than ${MIN_ROUNDS}, a smoke run, not the measure` : ''})`,
     `Machine: ${m.nproc} cores (${m.cpu}), node ${m.node}, DuckDB ${m.duckdb}; load average at start ${m.loadavg.map(v => v.toFixed(2)).join(' ')}; ` +
       `engine at ${m.commit}${m.dirty ? ' (uncommitted changes in src/ or bin/)' : ''}`,
-    `Run ${r.started} .. ${r.finished}. Each query: median of ${r.options.rounds} runs per side, alternated ours/duck, each in a fresh DuckDB ` +
-      `instance (threads ${r.options.threads ?? 'default'}); OS page cache warm for both. Cells: ours ms / DuckDB's ms = ratio (below 1.0 ours is faster or smaller).`,
+    `Run ${r.started} .. ${r.finished}. Each query: median of ${r.options.rounds} runs per side, alternated ours/duck/same, each in a fresh DuckDB ` +
+      `instance (threads ${r.options.threads ?? 'default'}); OS page cache warm for every side. Cells: ours ms / DuckDB's ms = ratio (below 1.0 ours is faster or smaller).`,
     '',
     `| profile | rows | bytes ours / DuckDB's | ratio | bytes per row ours / DuckDB's | ${titles.join(' | ')} |`,
     `|---|---|---|---|---|${titles.map(() => '---|').join('')}`,
@@ -369,10 +398,16 @@ export function outputsReport (r: OutputsResults): string {
       `${(p.ours.bytes / p.ours.rows).toFixed(1)} / ${(p.duck.bytes / p.duck.rows).toFixed(1)} | ` +
       p.queries.map(q => `${ms(q.oursMedianMs)} / ${ms(q.duckMedianMs)} = **${q.ratio.toFixed(2)}**`).join(' | ') + ' |')
   }
-  lines.push('', '| profile | input | files ours / DuckDB\'s | row groups ours / DuckDB\'s | footer bytes ours / DuckDB\'s | columns |', '|---|---|---|---|---|---|')
+  lines.push('', 'Against DuckDB\'s rewrite of each of our files alone (the same files, the same rows in each):', '',
+    `| profile | bytes ours / DuckDB's per file | ratio | ${titles.join(' | ')} |`, `|---|---|---|${titles.map(() => '---|').join('')}`)
+  for (const p of r.profiles) {
+    lines.push(`| ${p.profile} | ${size(p.ours.bytes)} / ${size(p.same.bytes)} | **${p.sameBytesRatio.toFixed(2)}** | ` +
+      p.queries.map(q => `${ms(q.oursMedianMs)} / ${ms(q.sameMedianMs)} = **${q.sameRatio.toFixed(2)}**`).join(' | ') + ' |')
+  }
+  lines.push('', '| profile | input | files ours / DuckDB\'s | row groups ours / DuckDB\'s / DuckDB\'s per file | footer bytes ours / DuckDB\'s | columns |', '|---|---|---|---|---|---|')
   for (const p of r.profiles) {
     lines.push(`| ${p.profile} | ${p.dataset}: ${group(p.inputRows)} rows in ${p.inputFiles} files, ${p.frequencyMs / 1000} s | ${p.ours.files} / ${p.duck.files} | ` +
-      `${p.ours.rowGroups} / ${p.duck.rowGroups} | ${group(p.ours.footerBytes)} / ${group(p.duck.footerBytes)} | ${p.ours.columns} |`)
+      `${p.ours.rowGroups} / ${p.duck.rowGroups} / ${p.same.rowGroups} | ${group(p.ours.footerBytes)} / ${group(p.duck.footerBytes)} | ${p.ours.columns} |`)
   }
   lines.push('', '| profile | metric_name (rows) | chq_tid | middle third of chq_timestamp | attribute: rare value (rows) / absent value |', '|---|---|---|---|---|')
   for (const p of r.profiles) {
@@ -390,7 +425,10 @@ export async function outputsMain (argv: readonly string[]): Promise<number> {
     started: started.toISOString(),
     finished: '',
     command: `node bench/outputs.ts ${argv.join(' ')}`.trim(),
-    options: { profiles: options.profiles.map(p => p.name), rounds: options.rounds, threads: options.threads ?? null, attribute: options.attribute, data: options.dataDir ?? null },
+    options: {
+      profiles: options.profiles.map(p => p.name), rounds: options.rounds, threads: options.threads ?? null, attribute: options.attribute,
+      data: options.dataDir ?? null, targetFileBytes: options.targetFileBytes ?? null,
+    },
     machine: machine(),
     profiles: [],
   }

@@ -72,12 +72,12 @@ export class FileWriters {
     const path = join(this.dir, file.fileName)
     if (!this.parallel) {
       try {
-        return Promise.resolve(writeParquetFile(path, this.schema, file.columns, file.n))
+        return Promise.resolve(writeParquetFile(path, this.schema, file.columns, file.n, file.groupRows))
       } catch (err) {
         return Promise.reject(asOutputError(err, file.fileName))
       }
     }
-    return writerThread().write({ path, schema: this.schema, columns: file.columns, n: file.n }, transferables(file.columns))
+    return writerThread().write({ path, schema: this.schema, columns: file.columns, n: file.n, groupRows: file.groupRows }, transferables(file.columns))
       .catch(err => { throw asOutputError(err, file.fileName) })
   }
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { parquetMetadata } from 'hyparquet'
 import { FileWriters } from './file-writers.ts'
 import { OutputRows } from './output-rows.ts'
-import { prepareSegmentFile, type OutputColumn, type PreparedFile, type SegmentMeta } from './segment-file.ts'
+import { prepareSegmentFile, rowGroupRows, type OutputColumn, type PreparedFile, type SegmentMeta } from './segment-file.ts'
 import type { Batch } from '../read/batch-reader.ts'
 import { METRIC_NAME, ROLLUP_COLUMNS, ROLLUP_COUNT, SKETCH, TID, TIMESTAMP, TSNS } from '../schema.ts'
 
@@ -287,7 +287,9 @@ export class SegmentWriter {
 
   private write (index: number, first: number, series: number, segmentId: bigint): Pending {
     const start = first === 0 ? 0 : this.seriesEnds[first - 1]
-    const prepared = prepareSegmentFile(this.rows, start, this.seriesEnds[series - 1], this.options.schema, segmentId)
+    const end = this.seriesEnds[series - 1]
+    const groupRows = rowGroupRows(end - start, this.estimate(first, series))
+    const prepared = prepareSegmentFile(this.rows, start, end, this.options.schema, segmentId, groupRows)
     const written = this.writers.write(prepared)
     written.catch(() => {}) // a failure surfaces where it is awaited (accept), never as an unhandled rejection
     return { index, series, meta: prepared.meta, written }

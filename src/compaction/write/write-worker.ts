@@ -11,6 +11,7 @@ export interface WriteJob {
   readonly schema: readonly OutputColumn[]
   readonly columns: readonly ColumnValues[]
   readonly n: number
+  readonly groupRows: number
 }
 
 /** The worker's answer: the file's size, or why it could not be written. */
@@ -18,7 +19,7 @@ export type WriteResult = { readonly id: number, readonly size: number } | { rea
 
 parentPort?.on('message', (job: WriteJob) => {
   try {
-    parentPort!.postMessage({ id: job.id, size: writeParquetFile(job.path, job.schema, job.columns, job.n) } satisfies WriteResult)
+    parentPort!.postMessage({ id: job.id, size: writeParquetFile(job.path, job.schema, job.columns, job.n, job.groupRows) } satisfies WriteResult)
   } catch (err) {
     parentPort!.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) } satisfies WriteResult)
   }
