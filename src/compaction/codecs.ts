@@ -15,9 +15,9 @@ export const MAX_PAGE_BYTES = 256 * 1024 * 1024
 
 /**
  * ZSTD level for output files. Bench `wide` (13 files): 23.31 MB at 3 (zstd's default and
- * DuckDB's; 1.01x DuckDB's own file), 22.99 MB at 5, 22.87 MB at 6, 22.84 MB at 7, at the same
- * compaction time within the noise (the writer thread has idle time to spare; the main thread
- * bounds the time). `default`: 22.50 MB at 3, 22.23 MB at 6.
+ * DuckDB's; 1.01x DuckDB's own file), 22.99 MB at 5, 22.87 MB at 6, 22.84 MB at 7; `default`:
+ * 22.50 MB at 3, 22.23 MB at 6. Level 6 against 3 costs 1-5 % of compaction time (`bash
+ * bench/ab.sh`: default 1.05x, rollup 1.01x, wide 1.03x; BENCHMARKS.md).
  */
 export const ZSTD_LEVEL = 6
 
