@@ -45,10 +45,11 @@ export interface SegmentMeta {
 export const ROW_GROUP_ROWS = 1_048_576
 /**
  * Bytes per row group at most, as estimated before the file is written: DuckDB splits a scan by
- * row group, and probes each group's bloom filters apart. One 22 MB file of bench `default` in
- * groups of 40 000, 80 000 and 160 000 rows (about 1, 2 and 4 MB) took 1.6, 1.2 and 1.0x DuckDB's
- * time to look up an absent value and 1.05, 1.07, 0.98x for a full-scan aggregate, against DuckDB's
- * own file of 8 groups (BENCHMARKS.md, "Output files"). A file of the default 2 MiB is one group.
+ * row group, and probes each group's bloom filters apart, so groups are about the size of
+ * DuckDB's own (122 880 rows, 2.7 MB on bench `default`). With `--target-file-bytes 64 MiB` bench
+ * `default` and `wide` are one file of 7 groups: an absent value looked up in 0.98x and 0.93x the
+ * time on DuckDB's own file of 8 groups, the full-scan aggregate in 1.00x and 1.05x
+ * (BENCHMARKS.md, "Output files"). A file of the default 2 MiB is one group.
  */
 export const ROW_GROUP_BYTES = 4 * 1024 * 1024
 
