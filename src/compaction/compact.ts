@@ -58,6 +58,8 @@ export interface CompactionOptions {
   readonly onFile?: (file: SegmentMeta) => void | Promise<void>
   /** Write output files on a worker thread while merging goes on (default true). */
   readonly parallelWrite?: boolean
+  /** Filled in when given: files written again because their first writing came out past the target, and files begun again after them. */
+  readonly writeStats?: { rewritten: number, restarted: number }
   /**
    * Memory the inputs' decoded data may take at most (undefined: unlimited). The reader charges
    * pages and batches before it allocates them; an input that does not fit is CMP_ERR_INPUT_TOO_COSTLY.
@@ -68,8 +70,6 @@ export interface CompactionOptions {
 export interface CompactionResult {
   files: SegmentMeta[]
   report: CompactionReport
-  /** Files written again because their first writing came out past the target, and files begun again after them. */
-  rewrites?: { rewritten: number, restarted: number }
 }
 
 /** Compacts the inputs into files in outDir; every input is opened and validated before any output. */
@@ -138,7 +138,11 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     if (report.rows_in !== rowsTotal || report.rows_in !== report.rows_aggregated + Object.values(report.dropped).reduce((a, b) => a + b, 0)) {
       throw new CompactorError('CMP_ERR_INTERNAL', 'the compaction report does not balance', { report })
     }
-    return { files, report, rewrites: { rewritten: writer.rewrites, restarted: writer.restarts } }
+    if (options.writeStats) {
+      options.writeStats.rewritten = writer.rewrites
+      options.writeStats.restarted = writer.restarts
+    }
+    return { files, report }
   } catch (err) {
     await writer?.abort()
     throw err
