@@ -5,6 +5,13 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DATASET_FILE, GENERATOR_VERSION, type DatasetInfo } from './generate.ts'
 import { BENCH_DIR, DATA_ROOT, DATASETS } from './profiles.ts'
+import { REAL_WIDE, REAL_WIDE_DIR, REAL_WIDE_VERSION, buildRealWide, fixturesDir } from './real-wide.ts'
+import { existsSync } from 'node:fs'
+
+/** A data set that cannot be built here (the fixtures are absent): the profiles on it are skipped. */
+export class DatasetUnavailable extends Error {
+  override name = 'DatasetUnavailable'
+}
 
 /** A data set ready on disk: its description and the absolute paths of its segments. */
 export interface Dataset {
@@ -24,6 +31,7 @@ async function readInfo (dir: string): Promise<DatasetInfo | null> {
 
 /** The named data set, generated first when it is missing or stale. */
 export async function ensureDataset (name: string, log: (line: string) => void): Promise<Dataset> {
+  if (name === REAL_WIDE) return ensureRealWide(log)
   const wanted = DATASETS[name]
   if (!wanted) throw new Error(`unknown data set '${name}'`)
   const dir = join(DATA_ROOT, name)
@@ -39,4 +47,17 @@ export async function ensureDataset (name: string, log: (line: string) => void):
     if (!info) throw new Error(`generating '${name}' wrote no ${DATASET_FILE}`)
   }
   return { name, dir, info, files: info.files.map(f => join(dir, f.name)) }
+}
+
+/** The real-wide data set, built from the fixtures first when it is missing or stale. */
+async function ensureRealWide (log: (line: string) => void): Promise<Dataset> {
+  let info = await readInfo(REAL_WIDE_DIR)
+  if (!info || info.generator !== REAL_WIDE_VERSION) {
+    if (!existsSync(join(fixturesDir(), 'lakerunner'))) {
+      throw new DatasetUnavailable(`data set '${REAL_WIDE}' needs the fixtures in ${fixturesDir()}/lakerunner (set FIXTURES_DIR): absent`)
+    }
+    log(`building data set '${REAL_WIDE}' from the fixtures in ${REAL_WIDE_DIR} ...`)
+    info = await buildRealWide(REAL_WIDE_DIR, log)
+  }
+  return { name: REAL_WIDE, dir: REAL_WIDE_DIR, info, files: info.files.map(f => join(REAL_WIDE_DIR, f.name)) }
 }

@@ -24,6 +24,7 @@ import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { sqlIdentifier, sqlString } from './duckdb-peer.ts'
+import { DatasetUnavailable } from './cache.ts'
 import { compactWithCli, profileInputs } from './inputs.ts'
 import { machine } from './machine.ts'
 import { median } from './measure.ts'
@@ -433,7 +434,14 @@ export async function outputsMain (argv: readonly string[]): Promise<number> {
     profiles: [],
   }
   if (options.rounds < MIN_ROUNDS) log(`note: ${options.rounds} rounds, fewer than ${MIN_ROUNDS}: a smoke run, not the measure`)
-  for (const profile of options.profiles) results.profiles.push(await measureProfile(profile, options))
+  for (const profile of options.profiles) {
+    try {
+      results.profiles.push(await measureProfile(profile, options))
+    } catch (err) {
+      if (!(err instanceof DatasetUnavailable)) throw err
+      log(`${profile.name}: skipped: ${err.message}`)
+    }
+  }
   results.finished = new Date().toISOString()
   await mkdir(RESULTS_DIR, { recursive: true })
   const file = join(RESULTS_DIR, `outputs-${started.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`)

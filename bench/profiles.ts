@@ -43,6 +43,10 @@ export const DATASETS: Readonly<Record<string, DataOptions>> = {
   default: DEFAULT_DATA,
   wide: { ...DEFAULT_DATA, columns: 150 },
   many: { ...DEFAULT_DATA, files: 50 },
+  /** wide with one row group per file (about 50 000 rows), as real segments are written. */
+  'wide-1rg': { ...DEFAULT_DATA, columns: 150, rowGroupSize: 1_000_000 },
+  /** wide in row groups of 8 192 rows. */
+  'wide-8k': { ...DEFAULT_DATA, columns: 150, rowGroupSize: 8192 },
   /** The memory check: default with 4x the rows, same number of files. */
   'default-x4': { ...DEFAULT_DATA, rows: 4 * DEFAULT_DATA.rows },
 }
@@ -52,6 +56,12 @@ export const PROFILES: Readonly<Record<string, BenchProfile>> = {
   rollup: { name: 'rollup', data: 'default', frequencyMs: 60_000, description: 'the default data rolled up 10 s -> 60 s' },
   wide: { name: 'wide', data: 'wide', frequencyMs: 10_000, description: '1M rows, 20 files, 150 columns (mostly sparse strings)' },
   many: { name: 'many', data: 'many', frequencyMs: 10_000, description: '1M rows, 50 files, 44 columns' },
+  'wide-1rg': { name: 'wide-1rg', data: 'wide-1rg', frequencyMs: 10_000, description: 'wide with one row group per file (~50 000 rows each)' },
+  'wide-8k': { name: 'wide-8k', data: 'wide-8k', frequencyMs: 10_000, description: 'wide in row groups of 8 192 rows' },
+  'real-wide': {
+    name: 'real-wide', data: 'real-wide', frequencyMs: 10_000,
+    description: 'the real fixtures, time-shifted copies: ~1M rows, 159 columns, 17 files of one row group (skipped without the fixtures)',
+  },
   recompact: {
     name: 'recompact', data: 'default', frequencyMs: 10_000, recompactOf: 'default',
     description: "the compactor's own output of default (925k rows) compacted again, 10 s -> 10 s",

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process'
 import { mkdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { ensureDataset, type Dataset } from './cache.ts'
+import { DatasetUnavailable, ensureDataset, type Dataset } from './cache.ts'
 import { profileInputs } from './inputs.ts'
 import { machine } from './machine.ts'
 import { measure, median, outputBytes, settle } from './measure.ts'
@@ -249,7 +249,14 @@ async function main (): Promise<number> {
     profiles: [],
     memory: null,
   }
-  for (const profile of options.profiles) results.profiles.push(await benchProfile(profile, options, runDir))
+  for (const profile of options.profiles) {
+    try {
+      results.profiles.push(await benchProfile(profile, options, runDir))
+    } catch (err) {
+      if (!(err instanceof DatasetUnavailable)) throw err
+      log(`${profile.name}: skipped: ${err.message}`)
+    }
+  }
   if (options.memory) results.memory = await memoryCheck(options, runDir)
   results.finished = new Date().toISOString()
 
