@@ -1,6 +1,7 @@
 // The peer the compactor is measured against: DuckDB (default threads, its own process) running
 // the compaction as SQL. It does NOT merge sketches (any_value keeps one of the group's), so it is
-// a lower bound for what DuckDB would need to do the same job.
+// a lower bound for what DuckDB would need to do the same job. Like the compactor, it drops rows
+// whose rollups are NaN or infinite.
 //
 //   node bench/duckdb-peer.ts [--frequency-ms N] -o OUT.parquet FILE...
 import { parseArgs } from 'node:util'
@@ -36,9 +37,11 @@ export function compactionSql (files: readonly string[], columns: readonly strin
   }
   // floor(ts / P) * P, exact for negative timestamps too
   const bucket = `chq_timestamp - (((chq_timestamp % ${frequencyMs}) + ${frequencyMs}) % ${frequencyMs})`
+  // a row with a NaN or infinite rollup is dropped, as the compactor drops it (nonfinite_rollup)
+  const finite = columns.filter(c => c.startsWith('chq_rollup_')).map(c => `(${sqlIdentifier(c)} IS NULL OR isfinite(${sqlIdentifier(c)}))`)
   return `COPY (
   SELECT ${select.join(',\n    ')}
-  FROM (SELECT *, ${bucket} AS bucket FROM ${source})
+  FROM (SELECT *, ${bucket} AS bucket FROM ${source})${finite.length > 0 ? `\n  WHERE ${finite.join(' AND ')}` : ''}
   GROUP BY metric_name, chq_tid, bucket
   ORDER BY metric_name, chq_tid, chq_timestamp
 ) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`
