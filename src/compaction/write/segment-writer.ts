@@ -1,7 +1,7 @@
 // The write side of a compaction, as one object: it owns the output rows the aggregator fills,
 // decides where files split (only between series, by bytes), turns a file's rows into its columns
-// and has them encoded and written (on the writer thread, or inline), keeps at most one file in
-// flight, collects each file's segment metadata as it completes, and removes every file it began
+// and has them encoded and written (on the writer thread, or inline), keeps at most two files in
+// flight (FILES_IN_FLIGHT), collects each file's segment metadata as it completes, and removes every file it began
 // when the compaction fails. Its callers say only "a series ended", "finish" and "abort": how
 // columns are gathered and encoded can change behind it.
 import { open, rm } from 'node:fs/promises'
@@ -26,7 +26,7 @@ export interface SegmentWriterOptions {
   readonly segmentId: (file: number) => bigint
   /** Encode and write files on the shared writer thread while the caller goes on (else inline). */
   readonly parallel: boolean
-  /** Called when a file is complete in outDir, in file order; the next file waits for it. */
+  /** Called when a file is complete in outDir and accepted, in file order; the merge goes on only once it has returned. */
   readonly onFile?: (file: SegmentMeta) => void | Promise<void>
 }
 
@@ -308,8 +308,13 @@ export class SegmentWriter {
     await this.learn(file, size)
     if (size > this.options.targetFileBytes && file.series > 1) {
       // the files begun after it start at its old end: they are begun again once it is shorter
-      const later = this.pending.splice(1)
+      // (settled while still in `pending`, so that an abort meanwhile waits for them too; then
+      // removed, so that no file of the wrong rows is left should the process die before its name
+      // is written again)
+      const later = this.pending.slice(1)
       await Promise.all(later.map(next => next.written.catch(() => {})))
+      this.pending.length = 1
+      await Promise.all(later.map(next => rm(join(this.options.outDir, next.meta.file_name), { force: true })))
       this.restarts += later.length
       do {
         file = this.pending[0] = this.write(file.index, 0, this.cut(0, file.series - 1), file.meta.segment_id)
