@@ -7,7 +7,7 @@ import { parquetRead, type ParquetParsers } from 'hyparquet'
 import { asCompactorError } from '../../errors.ts'
 import { Tab, withTab, type MemoryAccount } from '../account.ts'
 import { validUtf8 } from '../bytes.ts'
-import { UnsupportedChunk, checkForGeneralReader, emptyColumn, readChunk, type DecodedColumn, type GeneralReaderNeed } from './chunk-reader.ts'
+import { UnsupportedChunk, checkForGeneralReader, emptyColumn, readChunk, textIndices, type DecodedColumn, type GeneralReaderNeed } from './chunk-reader.ts'
 import { readCompressors } from '../codecs.ts'
 import { isText } from '../parquet.ts'
 import { MAX_INDEXABLE, checkSketch } from '../ddsketch.ts'
@@ -368,8 +368,8 @@ export function concatColumns (all: readonly DecodedColumn[]): DecodedColumn {
     case 'bool': return { kind, values: concatTyped(Uint8Array, parts.map(p => (p as { values: Uint8Array }).values), length), valid: valid() }
     case 'text': {
       const dictionary: string[] = []
-      const indices = new Int32Array(length)
       const texts = parts as Array<Extract<DecodedColumn, { kind: 'text' }>>
+      const indices = textIndices(length, texts.reduce((n, p) => n + p.dictionary.length, 0))
       let invalid: Uint8Array | undefined
       if (texts.some(p => p.invalid)) invalid = new Uint8Array(texts.reduce((n, p) => n + p.dictionary.length, 0))
       let at = 0
