@@ -15,6 +15,7 @@
 //
 // The hashes use 32-bit arithmetic only: no BigInt per value. A string column's distinct values are
 // hashed once per file (dictionary entries), the tids once per run of equal tids.
+import type { TextIndices } from '../read/chunk-reader.ts'
 import type { RowGroup } from 'hyparquet'
 import type { Writer } from 'hyparquet-writer'
 import { serializeTCompactProtocol } from '../parquet.ts'
@@ -363,10 +364,10 @@ class StringHashes {
 class DictionarySource implements HashSource {
   private readonly hashes: StringHashes
   private readonly seen: Int32Array
-  private readonly indices: Int32Array
+  private readonly indices: TextIndices
   private generation = 0
 
-  constructor (dictionary: readonly string[], indices: Int32Array) {
+  constructor (dictionary: readonly string[], indices: TextIndices) {
     this.indices = indices
     this.hashes = new StringHashes(dictionary)
     this.seen = new Int32Array(dictionary.length)

@@ -4,6 +4,7 @@
 // OffsetIndex, written after the row groups by writePageIndexes). Each chunk's encoding is chosen
 // by a rule fixed from measurement (docs/DOMAIN.md section 5, chooseFixed and chooseBinary below).
 // Values go from typed arrays to page bytes without per-row objects.
+import type { TextIndices } from '../read/chunk-reader.ts'
 import type { BoundaryOrder, ColumnChunk, ColumnIndex, Encoding, OffsetIndex, Statistics } from 'hyparquet'
 
 type MinMaxType = NonNullable<Statistics['min_value']>
@@ -26,7 +27,7 @@ export type ColumnValues =
   /** Strings (null = absent): dictionary-encoded when that pays. */
   | { kind: 'strings', values: ArrayLike<string | null> }
   /** Strings already as a dictionary of distinct entries and an index per row (-1 = null). */
-  | { kind: 'dict', dictionary: readonly string[], indices: Int32Array }
+  | { kind: 'dict', dictionary: readonly string[], indices: TextIndices }
   /** Byte strings: row i is data[offsets[i], offsets[i + 1]) where valid. */
   | { kind: 'bytes', data: Uint8Array, offsets: Int32Array, valid: Uint8Array }
   /** Anything else (converted values; null = absent). */
@@ -314,7 +315,7 @@ function scratchInts (slot: number, n: number): Int32Array {
  * Rows [start, end) of dictionary-coded strings (-1 = null) as binary values over the entries the
  * rows use, in the order of their first use, each encoded to UTF-8 once. Fills defs.
  */
-function textValues (entries: readonly string[], indices: Int32Array, start: number, end: number, defs: Uint8Array): Present {
+function textValues (entries: readonly string[], indices: TextIndices, start: number, end: number, defs: Uint8Array): Present {
   if (remap.ids.length < entries.length) remap.ids = new Int32Array(entries.length * 2)
   const local = remap.ids.fill(-1, 0, entries.length)
   const used: number[] = []

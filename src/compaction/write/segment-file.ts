@@ -9,7 +9,7 @@ import { writeBloomFilters } from './bloom.ts'
 import { MAGIC, parquetSchema, writeMetadata } from '../parquet.ts'
 import { metricFingerprints } from '../ids.ts'
 import { toText, valueAt, type Batch, type CarriedColumn } from '../read/batch-reader.ts'
-import type { DecodedColumn } from '../read/chunk-reader.ts'
+import { textIndices, type DecodedColumn } from '../read/chunk-reader.ts'
 import type { OutputRows } from './output-rows.ts'
 import {
   METRIC_NAME, METRIC_TYPE, ROLLUP_COLUMNS, SKETCH, TID, TIMESTAMP, TSNS, compareUtf8, type ColumnType,
@@ -293,7 +293,8 @@ const DIRECT_KINDS: Record<ColumnType, DecodedColumn['kind']> = { string: 'text'
 function gatherText (rows: OutputRows, s: number, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'text' }> | undefined>): ColumnValues {
   const known = new Map<string, number>()
   const dictionary: string[] = []
-  const indices = new Int32Array(n)
+  // the file's entries are at most the sources' together: indices as narrow as that allows
+  const indices = textIndices(n, sources.reduce((sum, c) => sum + (c?.dictionary.length ?? 0), 0))
   const remaps = sources.map(c => (c ? new Int32Array(c.dictionary.length).fill(-1) : null))
   for (let i = 0; i < n; i++) {
     const source = sources[ids[i]]
