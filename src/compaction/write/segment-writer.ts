@@ -1,9 +1,9 @@
 // The write side of a compaction, as one object: it owns the output rows the aggregator fills,
 // decides where files split (only between series, by bytes), turns a file's rows into its columns
 // and has them encoded and written (on the writer thread, or inline), keeps at most two files in
-// flight (FILES_IN_FLIGHT), collects each file's segment metadata as it completes, and removes every file it began
-// when the compaction fails. Its callers say only "a series ended", "finish" and "abort": how
-// columns are gathered and encoded can change behind it.
+// flight (FILES_IN_FLIGHT), collects each file's segment metadata as it completes, and removes
+// every file it began when the compaction fails. Its callers say only "a series ended", "finish"
+// and "abort": how columns are gathered and encoded can change behind it.
 import { open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parquetMetadata } from 'hyparquet'
@@ -54,9 +54,10 @@ const SKETCH_HEADER_BYTES = 17
  * Bytes per raw byte of each group assumed before any file is written: about the highest ratios
  * learned on the bench's generated bundles (`default` and `wide`: rows 0.49, sketches 0.57, series
  * 1.34, carried 1.40; the real fixtures' are lower). A first file estimated too large only stays
- * small; one estimated too small is written again, and the file begun after it begun again: with
- * the real fixtures' ratios as priors, that was 1 rewrite and 1 restart of 13 files on `default`,
- * 7 % of its time.
+ * small; one estimated too small is written again, and the file begun after it begun again. With
+ * the real fixtures' ratios as priors, `default` had 1 rewrite and 1 restart in 13 files, and took
+ * 1.17x the time of the engine before byte-sized files; with these, 1.06x (`bash bench/ab.sh
+ * 7b523fc`, BENCHMARKS.md).
  */
 export const PRIOR_RATIOS: readonly number[] = [0.5, 0.6, 1.4, 1.4]
 /** A file's bytes outside its column chunks: per column (the footer's column metadata), and as a share of its column bytes before any file is written. */
