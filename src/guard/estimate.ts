@@ -21,7 +21,7 @@ export const OUTPUT_BYTES_PER_CELL = 32
  * generated data, but 11x on bench `real-wide` (real segments copied 68 times: 9.0 MB in, 0.8 MB
  * out), past this bound. The estimate stays above the peak there because each counted row is
  * charged OUTPUT_BYTES_PER_CELL per column, several times what a buffered row takes (README,
- * "Memory guards": 5 046 MiB estimated, 1 446 MiB measured).
+ * "Memory guards": 5 046 MiB estimated, 756 MiB measured).
  */
 export const OUTPUT_DENSITY_BOUND = 8
 
