@@ -5,11 +5,11 @@
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { CompactorError } from '../../errors.ts'
-import { writeParquetFile, type OutputColumn, type PreparedFile } from './segment-file.ts'
+import { writeParquetFile, type OutputColumn, type PreparedFile, type WrittenFile } from './segment-file.ts'
 import type { WriteJob, WriteResult } from './write-worker.ts'
 import type { ColumnValues } from './column-writer.ts'
 
-interface Waiter { resolve: (size: number) => void, reject: (err: Error) => void }
+interface Waiter { resolve: (file: WrittenFile) => void, reject: (err: Error) => void }
 
 /** The shared writer thread and the files it is writing. */
 class WriterThread {
@@ -26,15 +26,15 @@ class WriterThread {
       this.waiting.delete(result.id)
       if (this.waiting.size === 0) this.worker.unref()
       if ('error' in result) waiter?.reject(new Error(result.error))
-      else waiter?.resolve(result.size)
+      else waiter?.resolve(result.file)
     })
     this.worker.on('error', err => this.fail(err))
     this.worker.on('exit', code => this.fail(new Error(`the file writer thread exited with code ${code}`)))
   }
 
-  write (job: Omit<WriteJob, 'id'>, transfer: ArrayBuffer[]): Promise<number> {
+  write (job: Omit<WriteJob, 'id'>, transfer: ArrayBuffer[]): Promise<WrittenFile> {
     const id = this.nextId++
-    return new Promise<number>((resolve, reject) => {
+    return new Promise<WrittenFile>((resolve, reject) => {
       if (this.waiting.size === 0) this.worker.ref()
       this.waiting.set(id, { resolve, reject })
       this.worker.postMessage({ ...job, id } satisfies WriteJob, transfer)
@@ -55,7 +55,7 @@ function writerThread (): WriterThread {
   return thread
 }
 
-/** Writes prepared files of one compaction into a directory; `write` resolves with the file's size. */
+/** Writes prepared files of one compaction into a directory; `write` resolves with the file written (size, chunk bytes). */
 export class FileWriters {
   private readonly dir: string
   private readonly schema: readonly OutputColumn[]
@@ -68,7 +68,7 @@ export class FileWriters {
   }
 
   /** Writes one file; on the writer thread the caller may go on while it is written. */
-  write (file: PreparedFile): Promise<number> {
+  write (file: PreparedFile): Promise<WrittenFile> {
     const path = join(this.dir, file.fileName)
     if (!this.parallel) {
       try {

@@ -91,8 +91,14 @@ export function prepareSegmentFile (rows: OutputRows, start: number, end: number
   return { fileName, columns, n, groupRows, meta: { segment_id: segmentId, file_name: fileName, sort_version: 3, ...describeRows(rows, start, n) } }
 }
 
-/** Writes a parquet file of n rows in groups of `groupRows` from gathered columns (via a `.partial` name); returns its size in bytes. */
-export function writeParquetFile (path: string, schema: readonly OutputColumn[], columns: readonly ColumnValues[], n: number, groupRows: number): number {
+/** A file just written: its size, and each column's compressed chunk bytes over its row groups (as its footer says). */
+export interface WrittenFile {
+  readonly size: number
+  readonly chunkBytes: number[]
+}
+
+/** Writes a parquet file of n rows in groups of `groupRows` from gathered columns (via a `.partial` name). */
+export function writeParquetFile (path: string, schema: readonly OutputColumn[], columns: readonly ColumnValues[], n: number, groupRows: number): WrittenFile {
   const partial = path + '.partial'
   try {
     const writer = fileWriter(partial)
@@ -123,7 +129,8 @@ export function writeParquetFile (path: string, schema: readonly OutputColumn[],
     const size = writer.offset
     writer.finish()
     renameSync(partial, path)
-    return size
+    const chunkBytes = schema.map((_, c) => rowGroups.reduce((sum, group) => sum + Number(group.columns[c].meta_data!.total_compressed_size), 0))
+    return { size, chunkBytes }
   } catch (err) {
     rmSync(partial, { force: true })
     throw err

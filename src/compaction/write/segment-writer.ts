@@ -4,12 +4,11 @@
 // flight (FILES_IN_FLIGHT), collects each file's segment metadata as it completes, and removes
 // every file it began when the compaction fails. Its callers say only "a series ended", "finish"
 // and "abort": how columns are gathered and encoded can change behind it.
-import { open, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parquetMetadata } from 'hyparquet'
 import { FileWriters } from './file-writers.ts'
 import { OutputRows } from './output-rows.ts'
-import { prepareSegmentFile, rowGroupRows, type OutputColumn, type PreparedFile, type SegmentMeta } from './segment-file.ts'
+import { prepareSegmentFile, rowGroupRows, type OutputColumn, type PreparedFile, type SegmentMeta, type WrittenFile } from './segment-file.ts'
 import type { Batch } from '../read/batch-reader.ts'
 import { METRIC_NAME, ROLLUP_COLUMNS, ROLLUP_COUNT, SKETCH, TID, TIMESTAMP, TSNS } from '../schema.ts'
 
@@ -85,7 +84,7 @@ interface Pending {
   series: number
   /** Its metadata but for its size (the gathered columns are the writers' alone). */
   readonly meta: PreparedFile['meta']
-  readonly written: Promise<number>
+  readonly written: Promise<WrittenFile>
 }
 
 /**
@@ -305,9 +304,9 @@ export class SegmentWriter {
    */
   private async accept (): Promise<void> {
     let file = this.pending[0]
-    let size = await file.written
-    await this.learn(file, size)
-    if (size > this.options.targetFileBytes && file.series > 1) {
+    let written = await file.written
+    this.learn(file, written)
+    if (written.size > this.options.targetFileBytes && file.series > 1) {
       // the files begun after it start at its old end: they are begun again once it is shorter
       // (settled while still in `pending`, so that an abort meanwhile waits for them too; then
       // removed, so that no file of the wrong rows is left should the process die before its name
@@ -320,9 +319,9 @@ export class SegmentWriter {
       do {
         file = this.pending[0] = this.write(file.index, 0, this.cut(0, file.series - 1), file.meta.segment_id)
         this.rewrites++
-        size = await file.written
-        await this.learn(file, size)
-      } while (size > this.options.targetFileBytes && file.series > 1)
+        written = await file.written
+        this.learn(file, written)
+      } while (written.size > this.options.targetFileBytes && file.series > 1)
     }
     const base = GROUPS * (file.series - 1)
     for (let g = 0; g < GROUPS; g++) {
@@ -334,7 +333,7 @@ export class SegmentWriter {
     this.accepted++
     this.drop(file.series)
     for (const next of this.pending) next.series -= file.series
-    const meta: SegmentMeta = { ...file.meta, file_size: size }
+    const meta: SegmentMeta = { ...file.meta, file_size: written.size }
     const previous = this.delivered
     this.delivered = (async () => {
       await previous
@@ -344,9 +343,8 @@ export class SegmentWriter {
     this.delivered.catch(() => {}) // a failure surfaces where delivered is awaited
   }
 
-  /** Takes each group's ratio and the overhead's share from a file just written, from its footer's column chunk sizes. */
-  private async learn (file: Pending, size: number): Promise<void> {
-    const chunks = await columnChunkBytes(join(this.options.outDir, file.meta.file_name), size)
+  /** Takes each group's ratio and the overhead's share from a file just written, from its column chunk sizes. */
+  private learn (file: Pending, { size, chunkBytes: chunks }: WrittenFile): void {
     const bytes = this.lastBytes
     bytes.fill(0)
     let columns = 0
@@ -396,23 +394,4 @@ export function carriedColumns (batch: Batch): number {
     }
   }
   return columns
-}
-
-/** The compressed bytes of each column of a file just written (all its row groups), from its footer. */
-async function columnChunkBytes (path: string, size: number): Promise<number[]> {
-  const handle = await open(path, 'r')
-  try {
-    const tail = new Uint8Array(8)
-    await handle.read(tail, 0, 8, size - 8)
-    const length = new DataView(tail.buffer).getUint32(0, true)
-    const footer = new Uint8Array(length + 8)
-    await handle.read(footer, 0, length + 8, size - 8 - length)
-    const bytes: number[] = []
-    for (const group of parquetMetadata(footer).row_groups) {
-      for (const [c, chunk] of group.columns.entries()) bytes[c] = (bytes[c] ?? 0) + Number(chunk.meta_data!.total_compressed_size)
-    }
-    return bytes
-  } finally {
-    await handle.close()
-  }
 }

@@ -1,7 +1,7 @@
 // Worker thread that writes output files (encode pages, compress, write) while the main thread
 // goes on merging: one job at a time, in the order they come.
 import { parentPort } from 'node:worker_threads'
-import { writeParquetFile, type OutputColumn } from './segment-file.ts'
+import { writeParquetFile, type OutputColumn, type WrittenFile } from './segment-file.ts'
 import type { ColumnValues } from './column-writer.ts'
 
 /** A file for the worker to write. */
@@ -14,12 +14,12 @@ export interface WriteJob {
   readonly groupRows: number
 }
 
-/** The worker's answer: the file's size, or why it could not be written. */
-export type WriteResult = { readonly id: number, readonly size: number } | { readonly id: number, readonly error: string }
+/** The worker's answer: the file written, or why it could not be written. */
+export type WriteResult = { readonly id: number, readonly file: WrittenFile } | { readonly id: number, readonly error: string }
 
 parentPort?.on('message', (job: WriteJob) => {
   try {
-    parentPort!.postMessage({ id: job.id, size: writeParquetFile(job.path, job.schema, job.columns, job.n, job.groupRows) } satisfies WriteResult)
+    parentPort!.postMessage({ id: job.id, file: writeParquetFile(job.path, job.schema, job.columns, job.n, job.groupRows) } satisfies WriteResult)
   } catch (err) {
     parentPort!.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) } satisfies WriteResult)
   }
