@@ -1,5 +1,6 @@
-// The floor: the compactor's own read and write path on the same rows, with no merge. Every row
-// group of every input is read with all columns (readBatch), its usable rows become output rows
+// The floor: the compactor's own read and write path on the same rows, with no merge. Every input
+// is read as the engine reads a sorted input (WindowReader batches, the carried columns read by the
+// writer through InputColumns), its usable rows become output rows
 // 1:1 (the engine's single-row path) and go through the engine's SegmentWriter as in a compaction
 // (files split between series at the default size, written on the writer thread). With --threads N the inputs are
 // split over N worker threads, each with its own writer.
@@ -8,7 +9,7 @@
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
-import { Aggregator, DEFAULT_TARGET_FILE_BYTES, ENGINE_COLUMNS, FREQUENCIES, MemoryAccount, openSegment, outputSchema, readBatch, SegmentWriter, USABLE, type OutputColumn, type Segment } from '../src/compaction/index.ts'
+import { Aggregator, DEFAULT_TARGET_FILE_BYTES, ENGINE_COLUMNS, FREQUENCIES, InputColumns, MemoryAccount, openSegment, outputSchema, SegmentWriter, USABLE, WindowReader, type OutputColumn, type Segment } from '../src/compaction/index.ts'
 
 /** What one floor pass did. */
 export interface FloorResult {
@@ -28,41 +29,50 @@ interface FloorTask {
 }
 
 /**
- * Reads the given inputs row group by row group and writes their usable rows back unchanged. Rows
+ * Reads the given inputs in order and writes their usable rows back unchanged. Rows
  * go through the engine's Aggregator file by file: a file never holds one key twice, so every row
  * is a group of one and takes the compactor's single-row path (sketch and rollups passed through).
  * The engine's SegmentWriter writes them, as in a compaction.
  */
 export async function floorPass (task: FloorTask): Promise<FloorResult> {
   const carry = task.schema.filter(c => !ENGINE_COLUMNS.has(c.name)).map(c => c.name)
+  const asText = new Set(task.schema.filter(c => c.type === 'string' && !ENGINE_COLUMNS.has(c.name)).map(c => c.name))
   const unlimited = new MemoryAccount(Infinity)
-  const writer = new SegmentWriter({
-    outDir: task.outDir, schema: task.schema, targetFileBytes: DEFAULT_TARGET_FILE_BYTES, segmentId: file => BigInt(task.firstId + file), parallel: true,
-  })
-  // the finest bucket width: rows already on 10 s buckets stay apart
-  const aggregator = new Aggregator(FREQUENCIES[0], writer.rows, null)
+  const segments: Segment[] = []
+  let inputs: InputColumns | undefined
+  let writer: SegmentWriter | undefined
   let rowsIn = 0
   try {
-    for (const [i, path] of task.files.entries()) {
-      const segment = await openSegment(path, i)
+    // every input stays open until the last file is written: the writer reads their carried columns
+    for (const [i, path] of task.files.entries()) segments.push(await openSegment(path, i))
+    inputs = new InputColumns(segments, carry, asText, unlimited)
+    writer = new SegmentWriter({
+      outDir: task.outDir, schema: task.schema, targetFileBytes: DEFAULT_TARGET_FILE_BYTES, inputs, segmentId: file => BigInt(task.firstId + file), parallel: true,
+    })
+    // the finest bucket width: rows already on 10 s buckets stay apart
+    const aggregator = new Aggregator(FREQUENCIES[0], writer.rows, null)
+    for (const segment of segments) {
+      const reader = new WindowReader(segment, unlimited)
       try {
-        for (let g = 0; g < segment.rowGroups.length; g++) {
-          const batch = await readBatch(segment, g, g, carry, unlimited)
+        for (let batch = await reader.next(); batch !== null; batch = await reader.next()) {
           rowsIn += batch.length
           for (let r = 0; r < batch.length; r++) {
             if (batch.status[r] === USABLE && aggregator.add(batch, r)) await writer.seriesEnded()
           }
         }
-        aggregator.finish()
       } finally {
-        await segment.close()
+        reader.close()
       }
+      aggregator.finish()
     }
     const files = await writer.finish()
     return { rows_in: rowsIn, rows_out: files.reduce((n, f) => n + f.record_count, 0), files_out: files.length, sketch_merges: aggregator.stats.sketchMerges }
   } catch (err) {
-    await writer.abort()
+    await writer?.abort()
     throw err
+  } finally {
+    inputs?.close()
+    await Promise.all(segments.map(s => s.close()))
   }
 }
 

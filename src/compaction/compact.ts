@@ -8,7 +8,7 @@ import { MemoryAccount } from './account.ts'
 import { segmentIdFor } from './ids.ts'
 import { Aggregator } from './merge/aggregate.ts'
 import { CursorHeap, SegmentCursor, isSorted } from './merge/merge.ts'
-import { DROP_REASONS, type Batch } from './read/batch-reader.ts'
+import { DROP_REASONS, InputColumns, type Batch } from './read/batch-reader.ts'
 import type { FileIdentity } from './read/input-file.ts'
 import { openSegment, type Segment } from './read/segment.ts'
 import { buildReport, type Altered, type CompactionReport } from './report.ts'
@@ -82,6 +82,8 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
   const account = new MemoryAccount(options.memoryLimitBytes ?? Infinity)
 
   const segments: Segment[] = []
+  const cursors: SegmentCursor[] = []
+  let inputs: InputColumns | undefined
   let writer: SegmentWriter | undefined
   try {
     // open: every footer validated before anything is written
@@ -100,7 +102,11 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     const dropped = new Float64Array(DROP_REASONS.length)
     const altered: Altered = { replacedUtf8: new Float64Array(segments.length), unsignedTid: new Float64Array(segments.length) }
     let rowsRead = 0
+    inputs = new InputColumns(segments, carry, asText, account)
+    const carriedFrom = inputs
     const onBatch = (batch: Batch): void => {
+      // an unsorted input, read whole: the writer takes its carried columns from this batch
+      if (!sorted[batch.segment]) carriedFrom.useWhole(batch)
       rowsRead += batch.length
       for (let r = 1; r < dropped.length; r++) dropped[r] += batch.drops[r]
       altered.replacedUtf8[batch.segment] += batch.replacedUtf8
@@ -113,6 +119,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
       schema,
       targetFileBytes,
       recordsPerFile: options.recordsPerFile,
+      inputs,
       segmentId: file => segmentIdFor(bundleKey, inputIds, file),
       parallel: options.parallelWrite ?? true,
       onFile: options.onFile,
@@ -123,6 +130,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     const heap = new CursorHeap()
     for (const segment of segments) {
       const cursor = new SegmentCursor(segment, sorted[segment.index], carry, account, onBatch, asText)
+      cursors.push(cursor)
       if (await cursor.load()) heap.push(cursor)
     }
     while (heap.size > 0) {
@@ -133,6 +141,9 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     }
     aggregator.finish()
     const files = await writer.finish()
+    // the rows no file needed are counted too (replaced_utf8 counts every row read)
+    await inputs.finish()
+    for (let i = 0; i < segments.length; i++) altered.replacedUtf8[i] += inputs.replacedUtf8[i]
 
     const report = buildReport(options, segments, inputIds, frequencyMs, dropped, altered, aggregator.stats, files, rowsRead, started)
     if (report.rows_in !== rowsTotal || report.rows_in !== report.rows_aggregated + Object.values(report.dropped).reduce((a, b) => a + b, 0)) {
@@ -147,6 +158,8 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     await writer?.abort()
     throw err
   } finally {
+    for (const cursor of cursors) cursor.close()
+    inputs?.close()
     await Promise.all(segments.map(s => s.close()))
   }
 }

@@ -148,7 +148,7 @@ export class Aggregator {
     const out = this.out
     if (this.members > 1) {
       out.encodeSketch(this.merged)
-      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, batch, row)
+      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, batch.segment, batch.start + row)
       const r = out.rollups
       r[ROLLUP_COUNT][i] = this.count
       r[ROLLUP_SUM][i] = this.sum
@@ -161,11 +161,12 @@ export class Aggregator {
       this.scratch.reset()
       this.scratch.addValue(v)
       out.encodeSketch(this.scratch)
-      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, batch, row)
+      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, batch.segment, batch.start + row)
       for (let r = 0; r < ROLLUPS; r++) out.rollups[r][i] = v
       out.rollups[ROLLUP_COUNT][i] = 1
     } else {
-      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, batch, row)
+      out.copySketch(batch.sketchData, batch.sketchOffsets[row], batch.sketchOffsets[row + 1])
+      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, batch.segment, batch.start + row)
       let computed = false
       for (let r = 0; r < ROLLUPS; r++) {
         if (batch.rollupPresent[r][row] === 1) out.rollups[r][i] = batch.rollups[r][row]

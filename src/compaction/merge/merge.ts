@@ -2,7 +2,7 @@
 // chq_timestamp as signed 64-bit integers). Inputs that claim to be sorted but are not are found by
 // a key-only pre-scan and sorted in memory before they join the merge.
 import type { MemoryAccount } from '../account.ts'
-import { readBatch, readKeys, USABLE, type Batch, type KeyColumns } from '../read/batch-reader.ts'
+import { WindowReader, readBatch, readKeys, USABLE, type Batch, type KeyColumns } from '../read/batch-reader.ts'
 import { compareUtf8 } from '../schema.ts'
 import type { Segment } from '../read/segment.ts'
 
@@ -48,7 +48,11 @@ export function sortOrder (batch: KeyColumns): Int32Array {
   return order.sort((i, j) => compareKeys(batch, i, batch, j) || i - j)
 }
 
-/** Where a segment's rows come from next: its row groups in order, or one sorted whole-file batch. */
+/**
+ * Where a segment's rows come from next: a sorted segment's batches in order (WindowReader: no
+ * carried columns, the writer reads those), or an unsorted one read whole with its carried columns
+ * (`carry`) and sorted.
+ */
 export class SegmentCursor {
   readonly segment: Segment
   batch: Batch | null = null
@@ -57,6 +61,7 @@ export class SegmentCursor {
   private order: Int32Array | null = null
   private pos = -1
   private nextGroup = 0
+  private windows: WindowReader | null = null
   private readonly carry: readonly string[]
   private readonly asText: ReadonlySet<string>
   private readonly sorted: boolean
@@ -90,16 +95,22 @@ export class SegmentCursor {
     return r < batch.length
   }
 
+  /** Gives back what the cursor's reader holds (the batches themselves are released as they are collected). */
+  close (): void {
+    this.windows?.close()
+  }
+
   /** Loads batches until one has a usable row; false when the segment is exhausted. */
   async load (): Promise<boolean> {
     for (;;) {
       this.batch = null
       const groups = this.segment.rowGroups.length
-      if (this.nextGroup >= groups) return false
       if (this.sorted) {
-        const g = this.nextGroup++
-        this.batch = await readBatch(this.segment, g, g, this.carry, this.account, this.asText)
+        this.windows ??= new WindowReader(this.segment, this.account)
+        this.batch = await this.windows.next()
+        if (this.batch === null) return false
       } else {
+        if (this.nextGroup >= groups) return false
         // an unsorted segment is read whole and sorted in memory: charged whole, its sort order too
         this.nextGroup = groups
         this.batch = await readBatch(this.segment, 0, groups - 1, this.carry, this.account, this.asText)

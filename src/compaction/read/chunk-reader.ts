@@ -7,13 +7,13 @@
 // DELTA_BYTE_ARRAY...) is left to the general reader (hyparquet).
 // Whatever a chunk makes the reader allocate is charged to the compaction's account first (account.ts).
 import { isUtf8 } from 'node:buffer'
-import { readHybrid } from './rle.ts'
+import { HybridCursor, readHybrid } from './rle.ts'
 import { readByteStreamSplit, readDeltaBinaryPacked, readDeltaLengths } from './delta.ts'
 import type { ColumnMetaData, DictionaryPageHeader, SchemaElement } from 'hyparquet'
 import { ByteBuffer, copyBytes } from '../bytes.ts'
 import { MAX_PAGE_BYTES, readCompressors } from '../codecs.ts'
 import { isText, parquetHeader } from '../parquet.ts'
-import type { Tab } from '../account.ts'
+import { Tab } from '../account.ts'
 
 /** A decoded column; `valid[i]` is 1 where row i has a value. */
 export type DecodedColumn =
@@ -260,7 +260,15 @@ function readLevels (reader: Reader, levels: Uint8Array, length: number | undefi
 
 interface Sink {
   dictionary (page: Uint8Array, count: number): void
-  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void
+  /**
+   * Decodes the `present` values of rows [row, row + n) at the reader; for a dictionary encoding,
+   * `indices` are their dictionary indices already decoded and checked (a ChunkCursor's), else read here.
+   */
+  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number, indices?: Int32Array): void
+  /** Takes the dictionary another sink of the same column decoded (shared, never copied). */
+  adopt (from: Sink): void
+  /** The dictionary object shared with the sinks that adopt it (null: none). */
+  shared (): object | null
   finish (defs: Uint8Array): DecodedColumn
 }
 
@@ -294,9 +302,10 @@ export function emptyColumn (element: SchemaElement, tab: Tab): DecodedColumn | 
  * A page's present values as a source array and, for dictionary pages, an index into it per value
  * (PLAIN pages: the decoded values in order, no indices).
  */
-function pageValues<T> (reader: Reader, encoding: string, present: number, dict: T | null, dictionarySize: number, decodePlain: (reader: Reader, count: number) => T): { src: T, indices: Int32Array | null } {
+function pageValues<T> (reader: Reader, encoding: string, present: number, dict: T | null, dictionarySize: number, decodePlain: (reader: Reader, count: number) => T,
+  indices?: Int32Array): { src: T, indices: Int32Array | null } {
   if (encoding === 'PLAIN') return { src: decodePlain(reader, present), indices: null }
-  if (isDictionaryEncoding(encoding) && dict) return { src: dict, indices: readIndices(reader, present, dictionarySize) }
+  if (isDictionaryEncoding(encoding) && dict) return { src: dict, indices: indices ?? readIndices(reader, present, dictionarySize) }
   throw new UnsupportedChunk(`encoding ${encoding}`)
 }
 
@@ -377,7 +386,15 @@ class IntegerSink implements Sink {
     return this.width === 8 ? new Int32Array(plain.buffer) : this.decodePlain(readerOf(plain), count)
   }
 
-  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
+  adopt (from: Sink): void {
+    this.dict = (from as IntegerSink).dict
+  }
+
+  shared (): object | null {
+    return this.dict
+  }
+
+  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number, given?: Int32Array): void {
     if (this.width === 8 && present === n) {
       if (encoding === 'PLAIN') {
         copyPlain(reader, new Uint8Array(this.out.buffer), row * 8, n * 8)
@@ -397,7 +414,7 @@ class IntegerSink implements Sink {
       ? { src: this.decodeDelta(reader, present), indices: null }
       : encoding === 'BYTE_STREAM_SPLIT'
         ? { src: this.decodeSplit(reader, present), indices: null }
-        : pageValues(reader, encoding, present, this.dict, (this.dict?.length ?? 0) / 2, (r, count) => this.decodePlain(r, count))
+        : pageValues(reader, encoding, present, this.dict, (this.dict?.length ?? 0) / 2, (r, count) => this.decodePlain(r, count), given)
     const words = this.words
     for (let i = row, k = 0; i < row + n; i++) {
       if (defs[i] === 0) continue
@@ -442,7 +459,15 @@ class DoubleSink implements Sink {
     this.dict = this.decodePlain(readerOf(page), count)
   }
 
-  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
+  adopt (from: Sink): void {
+    this.dict = (from as DoubleSink).dict
+  }
+
+  shared (): object | null {
+    return this.dict
+  }
+
+  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number, given?: Int32Array): void {
     if (this.width === 8 && present === n) {
       // no nulls: the page's values are the column's bytes
       if (encoding === 'PLAIN') {
@@ -458,7 +483,7 @@ class DoubleSink implements Sink {
     const split = encoding === 'BYTE_STREAM_SPLIT' ? readByteStreamSplit(reader, present, this.width) : null
     const { src, indices } = split
       ? { src: this.width === 8 ? new Float64Array(split.buffer) : this.decodePlain(readerOf(split), present), indices: null }
-      : pageValues(reader, encoding, present, this.dict, this.dict?.length ?? 0, (r, count) => this.decodePlain(r, count))
+      : pageValues(reader, encoding, present, this.dict, this.dict?.length ?? 0, (r, count) => this.decodePlain(r, count), given)
     if (!indices && present === n) {
       this.out.set(src, row)
       return
@@ -487,6 +512,12 @@ class BoolSink implements Sink {
     throw new UnsupportedChunk('dictionary-encoded booleans')
   }
 
+  adopt (): void {}
+
+  shared (): object | null {
+    return null
+  }
+
   values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
     const bits = new Uint8Array(present)
     if (encoding === 'PLAIN') {
@@ -509,10 +540,10 @@ class BoolSink implements Sink {
  * valid UTF-8 become U+FFFD and their entry is listed as invalid.
  */
 class TextSink implements Sink {
-  readonly strings: string[] = []
+  strings: string[] = []
   private indices: TextIndices
   /** Entries whose bytes were not valid UTF-8. */
-  private readonly invalid: number[] = []
+  private invalid: number[] = []
   private dictionarySize = 0
   private readonly tab: Tab
 
@@ -537,12 +568,18 @@ class TextSink implements Sink {
     const { view } = reader
     const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength)
     if (count * 4 > view.byteLength - reader.offset) throw new Error('page shorter than its values')
-    this.tab.charge(count * TEXT_ENTRY_BYTES + view.byteLength - reader.offset)
+    // the bytes of these values alone (a page read window by window is charged once over its windows)
+    let end = reader.offset
     for (let i = 0; i < count; i++) {
-      if (reader.offset + 4 > view.byteLength) throw new Error('byte array length overruns the page')
+      if (end + 4 > view.byteLength) throw new Error('byte array length overruns the page')
+      const length = view.getUint32(end, true)
+      if (length > view.byteLength - end - 4) throw new Error('byte array overruns the page')
+      end += 4 + length
+    }
+    this.tab.charge(count * TEXT_ENTRY_BYTES + end - reader.offset)
+    for (let i = 0; i < count; i++) {
       const length = view.getUint32(reader.offset, true)
       reader.offset += 4
-      if (length > view.byteLength - reader.offset) throw new Error('byte array overruns the page')
       const s = bytes.toString('utf8', reader.offset, reader.offset + length)
       // invalid bytes decode to U+FFFD: only a string holding one is checked (it may be a real U+FFFD)
       if (s.includes('\uFFFD') && !isUtf8(bytes.subarray(reader.offset, reader.offset + length))) this.invalid.push(this.strings.length)
@@ -573,9 +610,20 @@ class TextSink implements Sink {
     this.dictionarySize = this.strings.length
   }
 
-  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
+  adopt (from: Sink): void {
+    const text = from as TextSink
+    this.strings = text.strings
+    this.invalid = text.invalid
+    this.dictionarySize = text.dictionarySize
+  }
+
+  shared (): object | null {
+    return this.strings
+  }
+
+  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number, given?: Int32Array): void {
     if (isDictionaryEncoding(encoding)) {
-      const indices = readIndices(reader, present, this.dictionarySize)
+      const indices = given ?? readIndices(reader, present, this.dictionarySize)
       this.fit(this.dictionarySize)
       const out = this.indices
       for (let i = row, k = 0; i < row + n; i++) out[i] = defs[i] === 1 ? indices[k++] : -1
@@ -641,13 +689,21 @@ class BytesSink implements Sink {
     this.dict = dict
   }
 
-  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number): void {
+  adopt (from: Sink): void {
+    this.dict = (from as BytesSink).dict
+  }
+
+  shared (): object | null {
+    return this.dict
+  }
+
+  values (reader: Reader, encoding: string, defs: Uint8Array, row: number, n: number, present: number, given?: Int32Array): void {
     const { view } = reader
     const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
     let indices: Int32Array | null = null
     // DELTA_LENGTH_BYTE_ARRAY: lengths[2k] is value k's (checked to fit the page)
     let lengths: Int32Array | null = null
-    if (isDictionaryEncoding(encoding) && this.dict) indices = readIndices(reader, present, this.dict.length)
+    if (isDictionaryEncoding(encoding) && this.dict) indices = given ?? readIndices(reader, present, this.dict.length)
     else if (encoding === 'DELTA_LENGTH_BYTE_ARRAY') lengths = readDeltaLengths(reader, present)
     else if (encoding !== 'PLAIN') throw new UnsupportedChunk(`encoding ${encoding}`)
     else if (present * 4 > view.byteLength - reader.offset) throw new Error('page shorter than its values')
@@ -747,4 +803,299 @@ function checkDeltaHeader (reader: Reader, count: number): void {
   if (!(blockSize > 0 && blockSize % 128 === 0 && blockSize <= 65536)) throw new Error(`DELTA block size ${blockSize}`)
   if (!(miniblocks > 0 && blockSize % miniblocks === 0 && (blockSize / miniblocks) % 32 === 0)) throw new Error(`DELTA miniblocks ${miniblocks} in a block of ${blockSize}`)
   if (total > count) throw new Error(`DELTA header claims ${total} values, the page has ${count}`)
+}
+
+/** Dictionary indices of the part being read (ChunkCursor.indices): one array for every cursor, as reads never interleave. */
+let indexScratch = new Int32Array(1024)
+
+/** One data page of a ChunkCursor: where its definition levels and values are read next. */
+interface CursorPage {
+  readonly encoding: string
+  readonly rows: number
+  /** Rows of it read so far. */
+  next: number
+  /** The decompressed values, read forward (PLAIN values in place). */
+  readonly values: Reader
+  /** Its definition levels (null: every row present). */
+  readonly defs: HybridCursor | null
+  /** Dictionary indices, begun at the first present value (a dictionary encoding only). */
+  indices: HybridCursor | null
+  /** A page of an encoding not read in place: decoded whole when loaded, then handed out in slices. */
+  readonly decoded: DecodedColumn | null
+  /** Bytes charged for as long as the page is held. */
+  readonly charged: number
+}
+
+/**
+ * A column chunk read window by window: `read(n)` decodes its next n rows. Only the page being read
+ * is held decompressed (and the chunk's dictionary); levels and dictionary indices resume where the
+ * last read stopped (HybridCursor), PLAIN values are decoded in place, and a page of another
+ * encoding is decoded once and handed out in slices. So a chunk of one page of any length costs its
+ * page bytes, not a decoded value per row. The checks are readChunk's: pages inside the chunk and
+ * within the sizes the footer declares, value counts against the rows, indices inside the dictionary.
+ * Throws UnsupportedChunk where readChunk does (the caller falls back to the general reader).
+ */
+export class ChunkCursor {
+  /** The chunk's pages, until the last is loaded. */
+  private reader: ChunkReader | null
+  /** Bytes charged for the chunk's bytes, given back with them. */
+  private chunkCharge: number
+  private readonly meta: ColumnMetaData
+  private readonly element: SchemaElement
+  private readonly rows: number
+  private readonly account: Tab['account']
+  private readonly file: string
+  /** Rows whose page has been loaded (the current page's included). */
+  private loaded = 0
+  private page: CursorPage | null = null
+  private dictionary: Sink | null = null
+  private dictionaryEntries = 0
+  private dictionaryTab: Tab | null = null
+
+  /**
+   * The chunk of `rows` rows in `bytes` (which start at file offset `base`, and of which the caller
+   * charged `chunkCharge` to the account: the cursor gives them back once its last page is loaded).
+   * What the cursor holds is charged to the account for `file`.
+   */
+  constructor (bytes: Uint8Array, base: number, chunkCharge: number, meta: ColumnMetaData, element: SchemaElement, rows: number, account: Tab['account'], file: string) {
+    this.chunkCharge = chunkCharge
+    if (element.repetition_type === 'REPEATED') throw new UnsupportedChunk('repeated column')
+    this.reader = chunkReader(bytes, base, meta)
+    this.meta = meta
+    this.element = element
+    this.rows = rows
+    this.account = account
+    this.file = file
+  }
+
+  /**
+   * The chunk's next n rows, as one decoded part per page they span (charged to `tab`, held by
+   * the parts' owner). The rows must not run past the chunk's.
+   */
+  read (n: number, tab: Tab): DecodedColumn[] {
+    const parts: DecodedColumn[] = []
+    while (n > 0) {
+      let page = this.page
+      if (page === null || page.next === page.rows) page = this.nextPage()
+      const k = Math.min(n, page.rows - page.next)
+      parts.push(this.part(page, k, tab))
+      page.next += k
+      n -= k
+      if (page.next === page.rows) this.dropPage()
+    }
+    return parts
+  }
+
+  /** Gives back what the cursor holds (its page and dictionary); what it handed out stays charged to its holders. */
+  close (): void {
+    this.dropPage()
+    this.dropDictionary()
+    this.dropChunk()
+  }
+
+  private dropChunk (): void {
+    this.account.release(this.chunkCharge)
+    this.chunkCharge = 0
+    this.reader = null
+  }
+
+  /** The dictionary's charge stays with the dictionary itself: decoded parts share it. */
+  private dropDictionary (): void {
+    const shared = this.dictionary?.shared() ?? null
+    if (shared !== null) this.dictionaryTab?.heldBy(shared)
+    else this.dictionaryTab?.close()
+    this.dictionaryTab = null
+    this.dictionary = null
+  }
+
+  private dropPage (): void {
+    if (this.page) this.account.release(this.page.charged)
+    this.page = null
+  }
+
+  /** Loads the next data page (reading the dictionary page before it, if any). */
+  private nextPage (): CursorPage {
+    const meta = this.meta
+    const optional = this.element.repetition_type !== 'REPEATED' && this.element.repetition_type !== 'REQUIRED'
+    for (;;) {
+      if (this.loaded >= this.rows || this.reader === null) throw new Error(`column chunk read past its ${this.rows} rows`)
+      const { header, raw } = nextPage(this.reader, this.loaded, this.rows)
+      const size = header.uncompressed_page_size
+      if (header.type === 'DICTIONARY_PAGE') {
+        this.readDictionary(header.dictionary_page_header, raw, size)
+        continue
+      }
+      let n: number
+      let values: Uint8Array
+      let defs: HybridCursor | null = null
+      let encoding: string
+      let charged = size
+      if (header.type === 'DATA_PAGE') {
+        const dph = header.data_page_header
+        if (!dph) throw new Error('data page without its header')
+        n = valueCount(dph.num_values, this.loaded, this.rows)
+        if (n === 0) continue
+        encoding = dph.encoding
+        this.account.charge(size, this.file)
+        try {
+          const page = values = ownedPage(raw, size, meta.codec)
+          if (optional) {
+            if (page.length < 4) throw new Error('hybrid-encoded data: no length prefix')
+            const length = new DataView(page.buffer, page.byteOffset, page.byteLength).getUint32(0, true)
+            defs = new HybridCursor(page, 4, length, 1)
+            values = page.subarray(4 + length)
+          }
+        } catch (err) {
+          this.account.release(size)
+          throw err
+        }
+      } else if (header.type === 'DATA_PAGE_V2') {
+        const dph = header.data_page_header_v2
+        if (!dph) throw new Error('data page v2 without its header')
+        n = valueCount(dph.num_values, this.loaded, this.rows)
+        if (n === 0) continue
+        encoding = dph.encoding
+        const repetitionBytes = dph.repetition_levels_byte_length
+        const definitionBytes = dph.definition_levels_byte_length
+        if (repetitionBytes !== 0) throw new UnsupportedChunk('repetition levels')
+        if (!(definitionBytes >= 0 && definitionBytes <= raw.length)) throw new Error('levels overrun the page')
+        if (definitionBytes > size) throw new Error('levels larger than the page')
+        // the levels are copied out of the chunk's bytes: the page owns what it reads
+        charged = size + definitionBytes
+        this.account.charge(charged, this.file)
+        try {
+          if (optional && definitionBytes > 0) defs = new HybridCursor(raw.slice(0, definitionBytes), 0, definitionBytes, 1)
+          const body = raw.subarray(definitionBytes)
+          values = dph.is_compressed === false ? body.slice() : ownedPage(body, size - definitionBytes, meta.codec)
+        } catch (err) {
+          this.account.release(charged)
+          throw err
+        }
+      } else {
+        continue // index pages and unknown page types carry no rows
+      }
+      try {
+        this.page = this.makePage(encoding, n, readerOf(values), defs, charged)
+      } catch (err) {
+        this.account.release(charged)
+        throw err
+      }
+      this.loaded += n
+      if (this.loaded === this.rows) this.dropChunk()
+      return this.page
+    }
+  }
+
+  private makePage (encoding: string, rows: number, values: Reader, defs: HybridCursor | null, charged: number): CursorPage {
+    const inPlace = isDictionaryEncoding(encoding)
+      ? this.dictionary !== null && this.element.type !== 'BOOLEAN'
+      : encoding === 'PLAIN' && this.element.type !== 'BOOLEAN'
+    if (inPlace) return { encoding, rows, next: 0, values, defs, indices: null, decoded: null, charged }
+    if (isDictionaryEncoding(encoding)) throw new UnsupportedChunk(`encoding ${encoding}`) // no dictionary page
+    // decoded whole; its slices keep what it charged until they are collected
+    const tab = new Tab(this.account, this.file)
+    try {
+      tab.charge(rows)
+      const levels = new Uint8Array(rows)
+      const present = defs ? this.levels(defs, levels, 0, rows) : fillPresent(levels, 0, rows)
+      const sink = makeSink(this.element, rows, tab)
+      tab.scratch(SCRATCH_BYTES_PER_VALUE * rows, () => sink.values(values, encoding, levels, 0, rows, present))
+      const decoded = sink.finish(levels)
+      tab.heldBy(decoded)
+      return { encoding, rows, next: 0, values, defs: null, indices: null, decoded, charged }
+    } catch (err) {
+      tab.close()
+      throw err
+    }
+  }
+
+  private readDictionary (dph: DictionaryPageHeader | undefined, raw: Uint8Array, size: number): void {
+    if (!dph || (dph.encoding !== 'PLAIN' && dph.encoding !== 'PLAIN_DICTIONARY')) throw new UnsupportedChunk('dictionary encoding')
+    checkDictionarySize(dph.num_values, this.meta)
+    this.dropDictionary()
+    const tab = this.dictionaryTab = new Tab(this.account, this.file)
+    const sink = makeSink(this.element, 0, tab)
+    // a decoded dictionary may view its page (byte strings): the page is charged with it
+    if (dph.num_values === 0) sink.dictionary(EMPTY_PAGE, 0)
+    else {
+      tab.charge(size)
+      sink.dictionary(decompress(raw, size, this.meta.codec), dph.num_values)
+    }
+    this.dictionary = sink
+    this.dictionaryEntries = dph.num_values
+  }
+
+  /** Definition levels of rows [at, at + n) into `levels`; returns how many are 1. */
+  private levels (defs: HybridCursor, levels: Uint8Array, at: number, n: number): number {
+    defs.read(levels, at, n)
+    let present = 0
+    for (let i = at; i < at + n; i++) {
+      if (levels[i] > 1) throw new Error('definition level above 1 in a flat column')
+      present += levels[i]
+    }
+    return present
+  }
+
+  /** The next k rows of a page, decoded. */
+  private part (page: CursorPage, k: number, tab: Tab): DecodedColumn {
+    if (page.decoded) return sliceColumn(page.decoded, page.next, page.next + k)
+    tab.charge(k)
+    const levels = new Uint8Array(k)
+    const present = page.defs ? this.levels(page.defs, levels, 0, k) : fillPresent(levels, 0, k)
+    const sink = makeSink(this.element, k, tab)
+    if (isDictionaryEncoding(page.encoding)) {
+      sink.adopt(this.dictionary!)
+      const indices = this.indices(page, present)
+      sink.values(page.values, page.encoding, levels, 0, k, present, indices)
+    } else {
+      tab.scratch(SCRATCH_BYTES_PER_VALUE * present, () => sink.values(page.values, page.encoding, levels, 0, k, present))
+    }
+    return sink.finish(levels)
+  }
+
+  /** The next `present` dictionary indices of a page, checked against the dictionary (in scratch memory shared by every cursor, used up before read returns). */
+  private indices (page: CursorPage, present: number): Int32Array {
+    if (indexScratch.length < present) indexScratch = new Int32Array(Math.max(present, 2 * indexScratch.length))
+    const indices = indexScratch.subarray(0, present)
+    if (present === 0) return indices
+    if (page.indices === null) {
+      const { values } = page
+      if (values.offset >= values.view.byteLength) throw new Error('dictionary indices missing')
+      const bitWidth = values.view.getUint8(values.offset)
+      if (bitWidth > 32) throw new Error(`dictionary index width ${bitWidth}`)
+      const bytes = new Uint8Array(values.view.buffer, values.view.byteOffset, values.view.byteLength)
+      page.indices = new HybridCursor(bytes, values.offset + 1, values.view.byteLength - values.offset - 1, bitWidth)
+    }
+    page.indices.read(indices, 0, present)
+    const size = this.dictionaryEntries
+    for (let i = 0; i < present; i++) {
+      if (indices[i] < 0 || indices[i] >= size) throw new Error(`dictionary index ${indices[i]} outside a dictionary of ${size}`)
+    }
+    return indices
+  }
+}
+
+/** A page's bytes decompressed, or copied when stored uncompressed: a page held must not keep its chunk's bytes alive. */
+function ownedPage (raw: Uint8Array, size: number, codec: string): Uint8Array {
+  if (codec !== 'UNCOMPRESSED') return decompress(raw, size, codec)
+  if (raw.length !== size) throw new Error(`page decompressed to ${raw.length} bytes, header says ${size}`)
+  return raw.slice()
+}
+
+/** Rows [start, end) of a decoded column, as views of its arrays. */
+export function sliceColumn (c: DecodedColumn, start: number, end: number): DecodedColumn {
+  switch (c.kind) {
+    case 'text': return c.invalid ? { kind: 'text', dictionary: c.dictionary, indices: c.indices.subarray(start, end), invalid: c.invalid } : { kind: 'text', dictionary: c.dictionary, indices: c.indices.subarray(start, end) }
+    case 'bytes': {
+      // offsets rebased: a part's data starts at its first value
+      const base = c.offsets[start]
+      const offsets = new Int32Array(end - start + 1)
+      for (let i = start; i <= end; i++) offsets[i - start] = c.offsets[i] - base
+      return { kind: 'bytes', data: c.data.subarray(base, c.offsets[end]), offsets, valid: c.valid.subarray(start, end) }
+    }
+    case 'int64': return c.unsigned ? { kind: 'int64', values: c.values.subarray(start, end), valid: c.valid.subarray(start, end), unsigned: true } : { kind: 'int64', values: c.values.subarray(start, end), valid: c.valid.subarray(start, end) }
+    case 'double': return { kind: 'double', values: c.values.subarray(start, end), valid: c.valid.subarray(start, end) }
+    case 'bool': return { kind: 'bool', values: c.values.subarray(start, end), valid: c.valid.subarray(start, end) }
+    case 'values': return { kind: 'values', values: Array.prototype.slice.call(c.values, start, end) }
+  }
 }

@@ -98,3 +98,117 @@ function unpack (bytes: Uint8Array, pos: number, width: number, output: Int32Arr
     output[at + i] = value
   }
 }
+
+/**
+ * A hybrid-encoded stream read a few values at a time: where readHybrid decodes a page's values at
+ * once, a cursor keeps its place (the run it is in, and how far into it) between reads, so that a
+ * page of any length is decoded window by window. Bounds as readHybrid: every read stays inside
+ * the encoded bytes, whatever the run headers claim.
+ */
+export class HybridCursor {
+  private readonly bytes: Uint8Array
+  private readonly width: number
+  private readonly end: number
+  private pos: number
+  /** Values left in the current run. */
+  private left = 0
+  private rle = true
+  private value = 0
+  /** A bit-packed run: where its bytes start, and the index of its next value. */
+  private runStart = 0
+  private index = 0
+
+  /** The stream of `length` bytes at bytes[start...] (bit width 0..32). */
+  constructor (bytes: Uint8Array, start: number, length: number, bitWidth: number) {
+    if (!(bitWidth >= 0 && bitWidth <= 32)) throw new Error(`hybrid-encoded data: bit width ${bitWidth}`)
+    if (!(start >= 0 && length >= 0 && start + length <= bytes.length)) throw new Error(`hybrid-encoded data of ${length} bytes overruns its page`)
+    this.bytes = bytes
+    this.width = bitWidth
+    this.pos = start
+    this.end = start + length
+  }
+
+  /** Decodes the next n values into output[at, at + n). */
+  read (output: Int32Array | Uint8Array, at: number, n: number): void {
+    while (n > 0) {
+      if (this.left === 0) this.nextRun()
+      const take = Math.min(this.left, n)
+      if (this.rle) output.fill(this.value, at, at + take)
+      else {
+        if (this.runStart + Math.ceil((this.index + take) * this.width / 8) > this.end) throw new Error('hybrid-encoded bit-packed run ends early')
+        unpackFrom(this.bytes, this.runStart, this.width, this.index, output, at, take)
+        this.index += take
+      }
+      this.left -= take
+      at += take
+      n -= take
+    }
+  }
+
+  private nextRun (): void {
+    const bytes = this.bytes
+    let header = 0
+    for (let shift = 0; ; shift += 7) {
+      if (this.pos >= this.end) throw new Error('hybrid-encoded data ends before its values')
+      if (shift > 28) throw new Error('hybrid-encoded run header too long')
+      const b = bytes[this.pos++]
+      header += (b & 0x7f) * 2 ** shift
+      if ((b & 0x80) === 0) break
+    }
+    const runLength = Math.floor(header / 2)
+    if (header % 2 === 0) {
+      const valueBytes = (this.width + 7) >> 3
+      if (this.pos + valueBytes > this.end) throw new Error('hybrid-encoded RLE run ends early')
+      let value = 0
+      for (let i = 0; i < valueBytes; i++) value += bytes[this.pos + i] * 2 ** (8 * i)
+      this.pos += valueBytes
+      this.rle = true
+      this.value = value
+      this.left = runLength
+    } else {
+      this.rle = false
+      this.runStart = this.pos
+      this.index = 0
+      this.left = runLength * 8
+      this.pos = Math.min(this.end, this.pos + runLength * this.width)
+    }
+  }
+}
+
+/** unpack() from value `first` of a bit-packed run at bytes[pos...]: its first bits may start inside a byte. */
+function unpackFrom (bytes: Uint8Array, pos: number, width: number, first: number, output: Int32Array | Uint8Array, at: number, n: number): void {
+  if (width === 0 || n === 0) {
+    output.fill(0, at, at + n)
+    return
+  }
+  const bit = first * width
+  if ((bit & 7) === 0) {
+    unpack(bytes, pos + (bit >> 3), width, output, at, n)
+    return
+  }
+  if (width <= 24) {
+    const mask = (1 << width) - 1
+    let p = pos + (bit >> 3)
+    let acc = bytes[p++] >> (bit & 7)
+    let bits = 8 - (bit & 7)
+    for (let i = 0; i < n; i++) {
+      while (bits < width) {
+        acc |= bytes[p++] << bits
+        bits += 8
+      }
+      output[at + i] = acc & mask
+      acc >>>= width
+      bits -= width
+    }
+    return
+  }
+  for (let i = 0; i < n; i++) {
+    let value = 0
+    const start = (first + i) * width
+    for (let b = 0; b < width; b++) {
+      const k = start + b
+      value += ((bytes[pos + (k >> 3)] >> (k & 7)) & 1) * 2 ** b
+    }
+    output[at + i] = value
+  }
+}

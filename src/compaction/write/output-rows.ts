@@ -1,10 +1,10 @@
 // Output rows waiting to be written: one columnar buffer, filled group by group by the aggregator
 // and emptied a file at a time by the writer. Carried columns are not copied here: each row keeps
-// a reference to its group's first input row, and the writer gathers from it column by column.
-import { ByteBuffer } from '../bytes.ts'
+// where its group's first input row is (input and row number), and the writer reads them from the
+// inputs column by column. Nothing here keeps an input's batch alive.
+import { ByteBuffer, copyBytes } from '../bytes.ts'
 import { ROLLUP_COLUMNS } from '../schema.ts'
 import type { SketchAccumulator } from '../ddsketch.ts'
-import type { Batch } from '../read/batch-reader.ts'
 
 const ROLLUPS = ROLLUP_COLUMNS.length
 const INITIAL_ROWS = 16_384
@@ -13,16 +13,13 @@ const INITIAL_ROWS = 16_384
 export class OutputRows {
   count = 0
   names: string[] = new Array<string>(INITIAL_ROWS)
-  /**
-   * Sketches made for rows (merged or rebuilt) live in one arena: row i's is
-   * sketchArena.bytes[sketchStart[i], sketchEnd[i]); an empty range means the group's first input row's sketch, as is.
-   */
+  /** Every row's sketch (merged, rebuilt, or its input row's, copied) lives in one arena, in row order: row i's is sketchArena.bytes[sketchStart[i], sketchEnd[i]). */
   readonly sketchArena = new ByteBuffer(1 << 20)
   sketchStart = new Int32Array(INITIAL_ROWS)
   sketchEnd = new Int32Array(INITIAL_ROWS)
   private pendingSketch = -1
-  /** The first input row of each output row's group, for the carried columns. */
-  sources: Batch[] = new Array<Batch>(INITIAL_ROWS)
+  /** The first input row of each output row's group, for the carried columns: its input's index, and its row number there. */
+  sourceSegments = new Int32Array(INITIAL_ROWS)
   sourceRows = new Int32Array(INITIAL_ROWS)
   /** chq_tid as [low, high] 32-bit words per row. */
   tidWords = new Int32Array(2 * INITIAL_ROWS)
@@ -39,20 +36,24 @@ export class OutputRows {
     arena.length = sketch.encodeTo(arena.bytes, arena.length)
   }
 
-  /** Appends a row (with the sketch encoded just before, if any); its rollups are then written by index. Returns its index. */
-  push (name: string, tidWords: Int32Array, tidRow: number, bucket: number, source: Batch, sourceRow: number): number {
+  /** Copies an input row's sketch bytes, as they are, for the next pushed row. */
+  copySketch (data: Uint8Array, start: number, end: number): void {
+    const arena = this.sketchArena
+    arena.ensure(end - start)
+    this.pendingSketch = arena.length
+    arena.length = copyBytes(arena.bytes, arena.length, data, start, end)
+  }
+
+  /** Appends a row with the sketch encoded or copied just before; its rollups are then written by index. Returns its index. */
+  push (name: string, tidWords: Int32Array, tidRow: number, bucket: number, segment: number, sourceRow: number): number {
     const i = this.count
     if (i === this.buckets.length) this.grow()
+    if (this.pendingSketch < 0) throw new Error('an output row without its sketch')
     this.names[i] = name
-    if (this.pendingSketch >= 0) {
-      this.sketchStart[i] = this.pendingSketch
-      this.sketchEnd[i] = this.sketchArena.length
-      this.pendingSketch = -1
-    } else {
-      this.sketchStart[i] = 0
-      this.sketchEnd[i] = 0
-    }
-    this.sources[i] = source
+    this.sketchStart[i] = this.pendingSketch
+    this.sketchEnd[i] = this.sketchArena.length
+    this.pendingSketch = -1
+    this.sourceSegments[i] = segment
     this.sourceRows[i] = sourceRow
     this.tidWords[2 * i] = tidWords[2 * tidRow]
     this.tidWords[2 * i + 1] = tidWords[2 * tidRow + 1]
@@ -64,21 +65,17 @@ export class OutputRows {
   /** Removes rows [0, n) once written, moving the rest to the front. */
   dropPrefix (n: number): void {
     const rest = this.count - n
-    // the remaining rows' own sketches are the arena's tail: move it to the front
-    let base = this.sketchArena.length
-    for (let i = n; i < this.count; i++) if (this.sketchEnd[i] > this.sketchStart[i]) base = Math.min(base, this.sketchStart[i])
+    // the remaining rows' sketches are the arena's tail: move it to the front
+    const base = n < this.count ? this.sketchStart[n] : this.sketchArena.length
     this.sketchArena.dropPrefix(base)
     for (let i = n; i < this.count; i++) {
-      if (this.sketchEnd[i] > this.sketchStart[i]) {
-        this.sketchStart[i] -= base
-        this.sketchEnd[i] -= base
-      }
+      this.sketchStart[i] -= base
+      this.sketchEnd[i] -= base
     }
     this.sketchStart.copyWithin(0, n, this.count)
     this.sketchEnd.copyWithin(0, n, this.count)
     moveToFront(this.names, n, this.count)
-    moveToFront(this.sources, n, this.count)
-    this.sources.fill(undefined as unknown as Batch, rest, this.count) // let written batches be collected
+    this.sourceSegments.copyWithin(0, n, this.count)
     this.sourceRows.copyWithin(0, n, this.count)
     this.tidWords.copyWithin(0, 2 * n, 2 * this.count)
     this.buckets.copyWithin(0, n, this.count)
@@ -89,7 +86,7 @@ export class OutputRows {
   private grow (): void {
     const capacity = this.buckets.length * 2
     this.names.length = capacity
-    this.sources.length = capacity
+    this.sourceSegments = resized(this.sourceSegments, capacity)
     this.sourceRows = resized(this.sourceRows, capacity)
     this.sketchStart = resized(this.sketchStart, capacity)
     this.sketchEnd = resized(this.sketchEnd, capacity)

@@ -79,16 +79,36 @@ export interface PreparedFile {
   readonly meta: Omit<SegmentMeta, 'file_size'>
 }
 
+/** The inputs as the writer sees them: where it reads the carried columns of output rows from. */
+export interface CarriedSource {
+  /** How many carried columns have a value about an input row (its row group): what a series starting there costs in them, for the file size estimate. */
+  carriedColumns (segment: number, row: number): number
+  /**
+   * The named carried column of input `segment` over rows [start, end) at least (its own row
+   * numbers), and the row its first value is; null when that input has no such column. `release`
+   * is called once the column is gathered.
+   */
+  read (segment: number, name: string, start: number, end: number): Promise<{ column: CarriedColumn, base: number, release: () => void } | null>
+}
+
 /**
- * Gathers output rows [start, end) into the columns of file `tbl_<segmentId>.parquet`. The result owns
- * its memory: the rows can be dropped from the buffer before the file is written.
+ * Gathers output rows [start, end) into the columns of file `tbl_<segmentId>.parquet`, the carried
+ * ones read from the inputs a column at a time (each input's rows of the file as one range). The
+ * result owns its memory: the rows can be dropped from the buffer before the file is written.
  */
-export function prepareSegmentFile (rows: OutputRows, start: number, end: number, schema: readonly OutputColumn[], segmentId: bigint, groupRows: number): PreparedFile {
+export async function prepareSegmentFile (rows: OutputRows, start: number, end: number, schema: readonly OutputColumn[], segmentId: bigint, groupRows: number,
+  carried: CarriedSource): Promise<PreparedFile> {
   const fileName = `tbl_${segmentId}.parquet`
   const n = end - start
   const table = sourceTable(rows, start, n)
-  const columns = schema.map(column => gather(rows, start, n, column, table))
-  return { fileName, columns, n, groupRows, meta: { segment_id: segmentId, file_name: fileName, sort_version: 3, ...describeRows(rows, start, n) } }
+  const columns: ColumnValues[] = []
+  let types: ColumnValues | null = null
+  for (const column of schema) {
+    const values = await gather(rows, start, n, column, table, carried)
+    if (column.name === METRIC_TYPE) types = values
+    columns.push(values)
+  }
+  return { fileName, columns, n, groupRows, meta: { segment_id: segmentId, file_name: fileName, sort_version: 3, ...describeRows(rows, start, n, types) } }
 }
 
 /** A file just written: its size, and each column's compressed chunk bytes over its row groups (as its footer says). */
@@ -148,26 +168,20 @@ export function sortingColumns (schema: readonly OutputColumn[]): NonNullable<Ro
     .map(index => ({ column_idx: index, descending: false, nulls_first: false }))
 }
 
-/** Record count, time range, metric names and types of rows [s, s + n), which are in sort order. */
-function describeRows (rows: OutputRows, s: number, n: number): Pick<SegmentMeta, 'record_count' | 'ts_range' | 'metric_names' | 'metric_types' | 'fingerprints'> {
+/** Record count, time range, metric names and types (from the file's gathered chq_metric_type, if any) of rows [s, s + n), which are in sort order. */
+function describeRows (rows: OutputRows, s: number, n: number, typeColumn: ColumnValues | null): Pick<SegmentMeta, 'record_count' | 'ts_range' | 'metric_names' | 'metric_types' | 'fingerprints'> {
   let lo = Infinity
   let hi = -Infinity
   const names: string[] = []
   const types: number[] = []
-  let typeColumn: CarriedColumn | undefined
-  let typeBatch: Batch | null = null
   for (let i = 0; i < n; i++) {
     const bucket = rows.buckets[s + i]
     if (bucket < lo) lo = bucket
     if (bucket > hi) hi = bucket
     const name = rows.names[s + i]
     if (names.length === 0 || names[names.length - 1] !== name) {
-      if (rows.sources[s + i] !== typeBatch) {
-        typeBatch = rows.sources[s + i]
-        typeColumn = typeBatch.carried.get(METRIC_TYPE)
-      }
       names.push(name)
-      const type = typeColumn ? valueAt(typeColumn.column, rows.sourceRows[s + i]) : null
+      const type = typeColumn ? gatheredValue(typeColumn, i) : null
       types.push(metricTypeCode(type === null ? null : toText(type)))
     }
   }
@@ -182,8 +196,19 @@ function describeRows (rows: OutputRows, s: number, n: number): Pick<SegmentMeta
   }
 }
 
+/** Row i of a gathered column as a JS value (null when absent): for the file's metadata only. */
+function gatheredValue (c: ColumnValues, i: number): unknown {
+  switch (c.kind) {
+    case 'dict': return c.indices[i] < 0 ? null : c.dictionary[c.indices[i]]
+    case 'strings': return c.values[i]
+    case 'values': return c.values[i] ?? null
+    case 'bytes': return c.valid?.[i] === 0 ? null : c.data.subarray(c.offsets[i], c.offsets[i + 1])
+    default: return c.valid?.[i] === 0 ? null : c.values[i]
+  }
+}
+
 /** The values of one output column for rows [s, s + n), built column-at-a-time. */
-function gather (rows: OutputRows, s: number, n: number, column: OutputColumn, table: SourceTable): ColumnValues {
+async function gather (rows: OutputRows, s: number, n: number, column: OutputColumn, table: SourceTable, carried: CarriedSource): Promise<ColumnValues> {
   switch (column.name) {
     case METRIC_NAME: return gatherNames(rows, s, n)
     case TID: return { kind: 'int64', values: new BigInt64Array(rows.tidWords.slice(2 * s, 2 * (s + n)).buffer) }
@@ -193,7 +218,7 @@ function gather (rows: OutputRows, s: number, n: number, column: OutputColumn, t
   }
   const rollup = (ROLLUP_COLUMNS as readonly string[]).indexOf(column.name)
   if (rollup >= 0) return { kind: 'double', values: rows.rollups[rollup].slice(s, s + n) }
-  return gatherCarried(rows, s, n, column, table)
+  return await gatherCarried(rows, s, n, column, table, carried)
 }
 
 /** Metric names as a dictionary: rows are sorted by name, so each new name starts a run. */
@@ -212,31 +237,28 @@ function gatherNames (rows: OutputRows, s: number, n: number): ColumnValues {
   return { kind: 'dict', dictionary, indices }
 }
 
-/** Each row's sketch, made for it or its group's first input row's, into one buffer. */
+/** Each row's sketch, from the arena (rows' sketches are there in row order), into one buffer. */
 function gatherSketches (rows: OutputRows, s: number, n: number): ColumnValues {
   const offsets = new Int32Array(n + 1)
+  const base = rows.sketchStart[s]
   for (let i = 0; i < n; i++) {
-    const own = rows.sketchEnd[s + i] - rows.sketchStart[s + i]
-    const source = rows.sources[s + i]
-    const r = rows.sourceRows[s + i]
-    offsets[i + 1] = offsets[i] + (own > 0 ? own : source.sketchOffsets[r + 1] - source.sketchOffsets[r])
+    if (rows.sketchStart[s + i] !== offsets[i] + base) throw new Error('output rows\' sketches out of order')
+    offsets[i + 1] = rows.sketchEnd[s + i] - base
   }
-  const data = new Uint8Array(offsets[n])
-  for (let i = 0; i < n; i++) {
-    if (rows.sketchEnd[s + i] > rows.sketchStart[s + i]) copyBytes(data, offsets[i], rows.sketchArena.bytes, rows.sketchStart[s + i], rows.sketchEnd[s + i])
-    else {
-      const source = rows.sources[s + i]
-      const r = rows.sourceRows[s + i]
-      copyBytes(data, offsets[i], source.sketchData, source.sketchOffsets[r], source.sketchOffsets[r + 1])
-    }
-  }
+  const data = rows.sketchArena.bytes.slice(base, base + offsets[n])
   return { kind: 'bytes', data, offsets, valid: new Uint8Array(n).fill(1) }
 }
 
-/** The distinct source batches of rows [s, s + n), and each row's index among them. */
+/** The inputs rows [s, s + n) come from: each row's index among them, its row in the range read of its input, and those ranges. */
 export interface SourceTable {
-  readonly batches: readonly Batch[]
+  /** Input index of each source. */
+  readonly segments: readonly number[]
+  /** Rows [first, last] of each source's input that the rows need. */
+  readonly first: readonly number[]
+  readonly last: readonly number[]
+  /** Per row: its source's index, and its row counted from that source's first. */
   readonly ids: Int32Array
+  readonly local: Int32Array
 }
 
 /** The number of value in list, appending it (numbered in `numbers`) when it is new. */
@@ -250,44 +272,73 @@ function intern<T> (numbers: Map<T, number>, list: T[], value: T): number {
   return id
 }
 
-/** Numbers the batches rows [s, s + n) come from, so that columns look sources up by index. */
+/** Numbers the inputs rows [s, s + n) come from, and the range of each input's rows they need, so that columns look sources up by index. */
 function sourceTable (rows: OutputRows, s: number, n: number): SourceTable {
-  const numbers = new Map<Batch, number>()
-  const batches: Batch[] = []
+  const numbers = new Map<number, number>()
+  const segments: number[] = []
+  const first: number[] = []
+  const last: number[] = []
   const ids = new Int32Array(n)
-  let last: Batch | null = null
-  let id = -1
   for (let i = 0; i < n; i++) {
-    const batch = rows.sources[s + i]
-    if (batch !== last) {
-      last = batch
-      id = intern(numbers, batches, batch)
+    const id = intern(numbers, segments, rows.sourceSegments[s + i])
+    const r = rows.sourceRows[s + i]
+    if (id === first.length) {
+      first.push(r)
+      last.push(r)
+    } else {
+      if (r < first[id]) first[id] = r
+      if (r > last[id]) last[id] = r
     }
     ids[i] = id
   }
-  return { batches, ids }
+  const local = new Int32Array(n)
+  for (let i = 0; i < n; i++) local[i] = rows.sourceRows[s + i] - first[ids[i]]
+  return { segments, first, last, ids, local }
 }
 
 /**
  * A carried column: each row's value from its group's first input row. Same-typed sources are
  * gathered column-to-column (strings through their dictionaries); other sources are converted.
  */
-function gatherCarried (rows: OutputRows, s: number, n: number, column: OutputColumn, table: SourceTable): ColumnValues {
-  const sources = table.batches.map(b => b.carried.get(column.name))
+async function gatherCarried (rows: OutputRows, s: number, n: number, column: OutputColumn, table: SourceTable, carried: CarriedSource): Promise<ColumnValues> {
+  // every input's range at once: their reads wait on the disk together
+  const reads = await Promise.allSettled(table.segments.map((segment, id) => carried.read(segment, column.name, table.first[id], table.last[id] + 1)))
+  try {
+    const sources: Array<CarriedColumn | undefined> = []
+    const bases: number[] = []
+    for (const [id, read] of reads.entries()) {
+      if (read.status === 'rejected') throw read.reason
+      sources.push(read.value?.column)
+      bases.push(read.value?.base ?? table.first[id])
+    }
+    return gatherFrom(rows, s, n, column, table, sources, bases)
+  } finally {
+    for (const read of reads) if (read.status === 'fulfilled') read.value?.release()
+  }
+}
+
+/** gatherCarried once its sources are read: `bases[id]` is the input row of source id's first value. */
+function gatherFrom (rows: OutputRows, s: number, n: number, column: OutputColumn, table: SourceTable, sources: ReadonlyArray<CarriedColumn | undefined>, bases: readonly number[]): ColumnValues {
+  // each row's place in its source's values
+  let at = table.local
+  if (bases.some((base, id) => base !== table.first[id])) {
+    at = new Int32Array(n)
+    for (let i = 0; i < n; i++) at[i] = rows.sourceRows[s + i] - bases[table.ids[i]]
+  }
   const direct = sources.every(c => c === undefined || (c.type === column.type && DIRECT_KINDS[column.type] === c.column.kind))
   if (direct) {
     const columns = sources.map(c => c?.column)
     switch (column.type) {
-      case 'string': return gatherText(rows, s, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'text' }> | undefined>)
-      case 'int64': case 'double': case 'bool': return gatherFixed(rows, s, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | undefined>, column.type)
-      case 'bytes': return gatherBytes(rows, s, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'bytes' }> | undefined>)
+      case 'string': return gatherText(at, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'text' }> | undefined>)
+      case 'int64': case 'double': case 'bool': return gatherFixed(at, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | undefined>, column.type)
+      case 'bytes': return gatherBytes(at, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'bytes' }> | undefined>)
     }
   }
   const convert = converter(column.type)
   const values = new Array<unknown>(n)
   for (let i = 0; i < n; i++) {
     const source = sources[table.ids[i]]
-    const v = source ? valueAt(source.column, rows.sourceRows[s + i]) : null
+    const v = source ? valueAt(source.column, at[i]) : null
     values[i] = v === null ? null : source!.type === column.type ? v : convert(v)
   }
   return column.type === 'string' ? { kind: 'strings', values: values as Array<string | null> } : { kind: 'values', values }
@@ -297,7 +348,7 @@ function gatherCarried (rows: OutputRows, s: number, n: number, column: OutputCo
 const DIRECT_KINDS: Record<ColumnType, DecodedColumn['kind']> = { string: 'text', int64: 'int64', double: 'double', bool: 'bool', bytes: 'bytes' }
 
 /** Strings through per-source remaps into one file dictionary: no per-row hashing. */
-function gatherText (rows: OutputRows, s: number, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'text' }> | undefined>): ColumnValues {
+function gatherText (at: Int32Array, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'text' }> | undefined>): ColumnValues {
   const known = new Map<string, number>()
   const dictionary: string[] = []
   // the file's entries are at most the sources' together: indices as narrow as that allows
@@ -305,7 +356,7 @@ function gatherText (rows: OutputRows, s: number, n: number, ids: Int32Array, so
   const remaps = sources.map(c => (c ? new Int32Array(c.dictionary.length).fill(-1) : null))
   for (let i = 0; i < n; i++) {
     const source = sources[ids[i]]
-    const k = source ? source.indices[rows.sourceRows[s + i]] : -1
+    const k = source ? source.indices[at[i]] : -1
     if (k < 0) {
       indices[i] = -1
       continue
@@ -322,7 +373,7 @@ function gatherText (rows: OutputRows, s: number, n: number, ids: Int32Array, so
 }
 
 /** int64, double and bool values copied from same-typed sources, with their validity. */
-function gatherFixed (rows: OutputRows, s: number, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | undefined>,
+function gatherFixed (at: Int32Array, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | undefined>,
   type: 'int64' | 'double' | 'bool'): ColumnValues {
   const valid = new Uint8Array(n)
   const width = type === 'bool' ? 1 : 8
@@ -330,7 +381,7 @@ function gatherFixed (rows: OutputRows, s: number, n: number, ids: Int32Array, s
   const bytes = sources.map(c => (c ? new Uint8Array(c.values.buffer, c.values.byteOffset, c.values.byteLength) : null))
   for (let i = 0; i < n; i++) {
     const source = sources[ids[i]]
-    const r = rows.sourceRows[s + i]
+    const r = at[i]
     if (!source || source.valid[r] === 0) continue
     valid[i] = 1
     copyBytes(out, i * width, bytes[ids[i]]!, r * width, r * width + width)
@@ -341,12 +392,12 @@ function gatherFixed (rows: OutputRows, s: number, n: number, ids: Int32Array, s
 }
 
 /** Byte strings copied from same-typed sources into one buffer. */
-function gatherBytes (rows: OutputRows, s: number, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'bytes' }> | undefined>): ColumnValues {
+function gatherBytes (at: Int32Array, n: number, ids: Int32Array, sources: ReadonlyArray<Extract<DecodedColumn, { kind: 'bytes' }> | undefined>): ColumnValues {
   const valid = new Uint8Array(n)
   const offsets = new Int32Array(n + 1)
   for (let i = 0; i < n; i++) {
     const c = sources[ids[i]]
-    const r = rows.sourceRows[s + i]
+    const r = at[i]
     let size = 0
     if (c && c.valid[r] === 1) {
       valid[i] = 1
@@ -357,7 +408,7 @@ function gatherBytes (rows: OutputRows, s: number, n: number, ids: Int32Array, s
   const data = new Uint8Array(offsets[n])
   for (let i = 0; i < n; i++) {
     const c = sources[ids[i]]
-    const r = rows.sourceRows[s + i]
+    const r = at[i]
     if (valid[i] === 1) copyBytes(data, offsets[i], c!.data, c!.offsets[r], c!.offsets[r + 1])
   }
   return { kind: 'bytes', data, offsets, valid }

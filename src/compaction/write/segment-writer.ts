@@ -8,8 +8,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FileWriters } from './file-writers.ts'
 import { OutputRows } from './output-rows.ts'
-import { prepareSegmentFile, rowGroupRows, type OutputColumn, type PreparedFile, type SegmentMeta, type WrittenFile } from './segment-file.ts'
-import type { Batch } from '../read/batch-reader.ts'
+import { prepareSegmentFile, rowGroupRows, type CarriedSource, type OutputColumn, type PreparedFile, type SegmentMeta, type WrittenFile } from './segment-file.ts'
 import { METRIC_NAME, ROLLUP_COLUMNS, ROLLUP_COUNT, SKETCH, TID, TIMESTAMP, TSNS } from '../schema.ts'
 
 export interface SegmentWriterOptions {
@@ -21,6 +20,8 @@ export interface SegmentWriterOptions {
   readonly targetFileBytes: number
   /** Rows per file at most, except that a series is never split (undefined or Infinity: no row cap). */
   readonly recordsPerFile?: number
+  /** The inputs' carried columns, read as each file is gathered. */
+  readonly inputs: CarriedSource
   /** The segment id of the file-th output file (0-based, in file order). */
   readonly segmentId: (file: number) => bigint
   /** Encode and write files on the shared writer thread while the caller goes on (else inline). */
@@ -41,7 +42,7 @@ const ROWS = 0
 const SKETCHES = 1
 /** metric_name and chq_tid: per series, its tid and, where the name changes, the name. */
 const SERIES = 2
-/** Every other column: per series (a series' attributes are constant along it), one byte per column with values in its batch. */
+/** Every other column: per series (a series' attributes are constant along it), one byte per column with values in its first row's row group. */
 const CARRIED = 3
 const GROUPS = 4
 /** Raw bytes of a row's rollups: one value and its count where the count is 1 (every statistic is that value), else all 11. */
@@ -126,10 +127,6 @@ export class SegmentWriter {
   /** Rows [0, scanned) are in seriesEnds; the last series' name. */
   private scanned = 0
   private lastName: string | null = null
-  /** The carried columns with values of each batch, counted once per batch; and the last batch met. */
-  private readonly carried = new WeakMap<Batch, number>()
-  private carriedBatch: Batch | null = null
-  private carriedBytes = 0
   /** Bytes per raw byte of each group: of the files accepted so far, or of the writing just measured. */
   private readonly ratios = Float64Array.from(PRIOR_RATIOS)
   /** Bytes outside the column chunks: a fixed part, and a share of the column bytes. */
@@ -202,24 +199,11 @@ export class SegmentWriter {
     const name = rows.names[start]
     if (name !== this.lastName) seriesBytes += name.length
     this.lastName = name
-    const source = rows.sources[start]
-    if (source !== this.carriedBatch) {
-      this.carriedBatch = source
-      let bytes = this.carried.get(source)
-      if (bytes === undefined) this.carried.set(source, bytes = carriedColumns(source))
-      this.carriedBytes = bytes
-    }
-    carriedBytes += this.carriedBytes
+    carriedBytes += this.options.inputs.carriedColumns(rows.sourceSegments[start], rows.sourceRows[start])
     const counts = rows.rollups[ROLLUP_COUNT]
     for (let i = start; i < end; i++) {
       rowBytes += counts[i] === 1 ? SINGLE_ROW_RAW : ROW_RAW
-      let sketch = rows.sketchEnd[i] - rows.sketchStart[i]
-      if (sketch === 0) {
-        const batch = rows.sources[i]
-        const r = rows.sourceRows[i]
-        sketch = batch.sketchOffsets[r + 1] - batch.sketchOffsets[r]
-      }
-      sketchBytes += Math.max(1, sketch - SKETCH_HEADER_BYTES)
+      sketchBytes += Math.max(1, rows.sketchEnd[i] - rows.sketchStart[i] - SKETCH_HEADER_BYTES)
     }
     this.scanned = end
     this.seriesEnds.push(end)
@@ -245,7 +229,7 @@ export class SegmentWriter {
         await this.accept()
         continue
       }
-      this.begin(first, this.cut(first, total))
+      await this.begin(first, this.cut(first, total))
       // the files accepted before the one just begun are delivered before the merge goes on
       await this.delivered
     }
@@ -278,18 +262,18 @@ export class SegmentWriter {
   }
 
   /** Gathers the buffer's series [first, series) into the next file and hands it to the writers. */
-  private begin (first: number, series: number): void {
+  private async begin (first: number, series: number): Promise<void> {
     const index = this.accepted + this.pending.length
-    const file = this.write(index, first, series, this.options.segmentId(index))
+    const file = await this.write(index, first, series, this.options.segmentId(index))
     this.pending.push(file)
     this.begun.add(file.meta.file_name)
   }
 
-  private write (index: number, first: number, series: number, segmentId: bigint): Pending {
+  private async write (index: number, first: number, series: number, segmentId: bigint): Promise<Pending> {
     const start = first === 0 ? 0 : this.seriesEnds[first - 1]
     const end = this.seriesEnds[series - 1]
     const groupRows = rowGroupRows(end - start, this.estimate(first, series))
-    const prepared = prepareSegmentFile(this.rows, start, end, this.options.schema, segmentId, groupRows)
+    const prepared = await prepareSegmentFile(this.rows, start, end, this.options.schema, segmentId, groupRows, this.options.inputs)
     const written = this.writers.write(prepared)
     written.catch(() => {}) // a failure surfaces where it is awaited (accept), never as an unhandled rejection
     return { index, series, meta: prepared.meta, written }
@@ -317,7 +301,7 @@ export class SegmentWriter {
       await Promise.all(later.map(next => rm(join(this.options.outDir, next.meta.file_name), { force: true })))
       this.restarts += later.length
       do {
-        file = this.pending[0] = this.write(file.index, 0, this.cut(0, file.series - 1), file.meta.segment_id)
+        file = this.pending[0] = await this.write(file.index, 0, this.cut(0, file.series - 1), file.meta.segment_id)
         this.rewrites++
         written = await file.written
         this.learn(file, written)
@@ -377,21 +361,4 @@ function groupOf (name: string): number {
   if (name === METRIC_NAME || name === TID) return SERIES
   if (name === TIMESTAMP || name === TSNS || (ROLLUP_COLUMNS as readonly string[]).includes(name)) return ROWS
   return CARRIED
-}
-
-/**
- * The carried columns of a batch that hold a value in some row: what a series costs in the carried
- * columns is mostly a run in each column that has one (values repeat along a series and across
- * neighbouring series), whatever the values' lengths.
- */
-export function carriedColumns (batch: Batch): number {
-  let columns = 0
-  for (const { column } of batch.carried.values()) {
-    switch (column.kind) {
-      case 'text': if (column.dictionary.length > 0) columns++; break
-      case 'values': columns++; break
-      default: if (column.valid.includes(1)) columns++
-    }
-  }
-  return columns
 }
