@@ -493,38 +493,56 @@ export interface BloomSummary {
 
 const set = new HashSet64()
 
+/** A column's filters in a file: one per row group (null: no values there), made while its values are at hand. */
+export interface BloomCandidate {
+  readonly index: number
+  readonly filters: ReadonlyArray<SplitBlockBloomFilter | null>
+  /** Bytes of its filters with their headers. */
+  readonly bytes: number
+  /** metric_name first, then chq_tid, then the rest (the budget's order, with bytes). */
+  readonly rank: number
+}
+
+/**
+ * The filters of schema column `index` over row ranges (one per row group), sized from each range's
+ * distinct values; null when the column gets none (not a filtered column, or no values).
+ */
+export function bloomCandidate (column: { readonly name: string, readonly type: ColumnType }, index: number, values: ColumnValues,
+  ranges: ReadonlyArray<readonly [number, number]>): BloomCandidate | null {
+  const source = hashSource(column, values)
+  if (!source) return null
+  const sizes = ranges.map(([start, end]) => {
+    const distinct = source.distinct(start, end)
+    return distinct === 0 ? 0 : bloomFilterBytes(distinct)
+  })
+  const bytes = sizes.reduce((sum, size) => sum + (size === 0 ? 0 : size + bloomHeaderBytes(size)), 0)
+  if (bytes === 0) return null
+  const filters = ranges.map(([start, end], g) => {
+    const size = sizes[g]
+    if (size === 0) return null
+    set.reset()
+    source.distinct(start, end) // the hashes of this range, for collect
+    source.collect(start, end, set)
+    const filter = new SplitBlockBloomFilter(size)
+    for (let e = 0; e < set.size; e++) filter.insert(set.his[e], set.los[e])
+    return filter
+  })
+  return { index, filters, bytes, rank: column.name === METRIC_NAME ? 0 : column.name === TID ? 1 : 2 }
+}
+
 /**
  * Writes the bloom filters of a file's chunks at the writer's offset (after the row groups and the
  * page index, before the footer) and sets bloom_filter_offset / bloom_filter_length in the chunks'
- * metadata. Filters are grouped by column (schema order), row groups in order within a column.
+ * metadata. Within the budget (the row groups' bytes / BLOOM_BUDGET_DIVISOR) the candidates are
+ * taken by rank, then smallest first; the filters are grouped by column (schema order), row
+ * groups in order within a column.
  */
-export function writeBloomFilters (writer: Writer, schema: ReadonlyArray<{ readonly name: string, readonly type: ColumnType }>,
-  columns: readonly ColumnValues[], rowGroups: readonly RowGroup[]): BloomSummary {
-  const ranges: Array<[number, number]> = []
-  let rows = 0
+export function writeBloomCandidates (writer: Writer, schema: ReadonlyArray<{ readonly name: string }>, candidates: readonly BloomCandidate[],
+  rowGroups: readonly RowGroup[]): BloomSummary {
   let groupBytes = 0
-  for (const group of rowGroups) {
-    ranges.push([rows, rows + Number(group.num_rows)])
-    rows += Number(group.num_rows)
-    groupBytes += Number(group.total_compressed_size ?? 0n)
-  }
+  for (const group of rowGroups) groupBytes += Number(group.total_compressed_size ?? 0n)
   const budget = Math.floor(groupBytes / BLOOM_BUDGET_DIVISOR)
-
-  // each candidate column's filter sizes by row group (0: no values, no filter), and their total
-  interface Candidate { index: number, source: HashSource, sizes: number[], bytes: number, rank: number }
-  const candidates: Candidate[] = []
-  schema.forEach((column, index) => {
-    const source = hashSource(column, columns[index])
-    if (!source) return
-    const sizes = ranges.map(([start, end]) => {
-      const distinct = source.distinct(start, end)
-      return distinct === 0 ? 0 : bloomFilterBytes(distinct)
-    })
-    const bytes = sizes.reduce((sum, size) => sum + (size === 0 ? 0 : size + bloomHeaderBytes(size)), 0)
-    if (bytes > 0) candidates.push({ index, source, sizes, bytes, rank: column.name === METRIC_NAME ? 0 : column.name === TID ? 1 : 2 })
-  })
-
-  const chosen = new Set<Candidate>()
+  const chosen = new Set<BloomCandidate>()
   const skipped: string[] = []
   let used = 0
   const order = [...candidates].sort((a, b) => a.rank - b.rank || a.bytes - b.bytes || a.index - b.index)
@@ -534,16 +552,11 @@ export function writeBloomFilters (writer: Writer, schema: ReadonlyArray<{ reado
       used += candidate.bytes
     } else skipped.push(schema[candidate.index].name)
   }
-
-  for (const candidate of candidates) {
+  const inOrder = [...candidates].sort((a, b) => a.index - b.index)
+  for (const candidate of inOrder) {
     if (!chosen.has(candidate)) continue
-    ranges.forEach(([start, end], g) => {
-      const size = candidate.sizes[g]
-      if (size === 0) return
-      set.reset()
-      candidate.source.collect(start, end, set)
-      const filter = new SplitBlockBloomFilter(size)
-      for (let e = 0; e < set.size; e++) filter.insert(set.his[e], set.los[e])
+    candidate.filters.forEach((filter, g) => {
+      if (!filter) return
       const offset = writer.offset
       writeBloomFilter(writer, filter)
       const meta = rowGroups[g].columns[candidate.index].meta_data!
@@ -551,5 +564,28 @@ export function writeBloomFilters (writer: Writer, schema: ReadonlyArray<{ reado
       meta.bloom_filter_length = writer.offset - offset
     })
   }
-  return { bytes: used, budget, columns: candidates.filter(c => chosen.has(c)).map(c => schema[c.index].name), skipped }
+  return { bytes: used, budget, columns: inOrder.filter(c => chosen.has(c)).map(c => schema[c.index].name), skipped }
+}
+
+/** The row ranges of row groups, in order. */
+export function groupRanges (rowGroups: readonly RowGroup[]): Array<[number, number]> {
+  const ranges: Array<[number, number]> = []
+  let rows = 0
+  for (const group of rowGroups) {
+    ranges.push([rows, rows + Number(group.num_rows)])
+    rows += Number(group.num_rows)
+  }
+  return ranges
+}
+
+/** writeBloomCandidates over every column of a file, its values at hand. */
+export function writeBloomFilters (writer: Writer, schema: ReadonlyArray<{ readonly name: string, readonly type: ColumnType }>,
+  columns: readonly ColumnValues[], rowGroups: readonly RowGroup[]): BloomSummary {
+  const ranges = groupRanges(rowGroups)
+  const candidates: BloomCandidate[] = []
+  schema.forEach((column, index) => {
+    const candidate = bloomCandidate(column, index, columns[index], ranges)
+    if (candidate) candidates.push(candidate)
+  })
+  return writeBloomCandidates(writer, schema, candidates, rowGroups)
 }

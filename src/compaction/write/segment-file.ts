@@ -1,11 +1,11 @@
 // Output rows -> one ZSTD parquet file (current column names, sorted by name, all optional,
 // statistics on) and the segment metadata a lake registers it with (docs/DOMAIN.md section 5).
 import { renameSync, rmSync } from 'node:fs'
-import { fileWriter } from 'hyparquet-writer'
-import type { RowGroup } from 'hyparquet'
+import { ByteWriter, fileWriter } from 'hyparquet-writer'
+import type { ColumnChunk, RowGroup } from 'hyparquet'
 import { copyBytes } from '../bytes.ts'
 import { STATISTICS_BYTES, writeColumnChunk, writePageIndexes, type ChunkPageIndex, type ColumnValues } from './column-writer.ts'
-import { writeBloomFilters } from './bloom.ts'
+import { bloomCandidate, writeBloomCandidates, type BloomCandidate } from './bloom.ts'
 import { MAGIC, parquetSchema, writeMetadata } from '../parquet.ts'
 import { metricFingerprints } from '../ids.ts'
 import { toText, valueAt, type Batch, type CarriedColumn } from '../read/batch-reader.ts'
@@ -69,10 +69,9 @@ export function metricTypeCode (type: unknown): number {
   return typeof type === 'string' ? METRIC_TYPE_CODES.get(type.toLowerCase()) ?? 0 : 0
 }
 
-/** An output file ready to be written: its columns, gathered, and its metadata but for its size. */
+/** An output file gathered: its name, rows, row-group size and metadata but for its size (its columns went to `emit`). */
 export interface PreparedFile {
   readonly fileName: string
-  readonly columns: ColumnValues[]
   readonly n: number
   /** Rows per row group (the last may hold fewer). */
   readonly groupRows: number
@@ -91,70 +90,163 @@ export interface CarriedSource {
   read (segment: number, name: string, start: number, end: number): Promise<{ column: CarriedColumn, base: number, release: () => void } | null>
 }
 
-/**
- * Gathers output rows [start, end) into the columns of file `tbl_<segmentId>.parquet`, the carried
- * ones read from the inputs a column at a time (each input's rows of the file as one range). The
- * result owns its memory: the rows can be dropped from the buffer before the file is written.
- */
-export async function prepareSegmentFile (rows: OutputRows, start: number, end: number, schema: readonly OutputColumn[], segmentId: bigint, groupRows: number,
-  carried: CarriedSource): Promise<PreparedFile> {
-  const fileName = `tbl_${segmentId}.parquet`
-  const n = end - start
-  const table = sourceTable(rows, start, n)
-  const columns: ColumnValues[] = []
-  let types: ColumnValues | null = null
-  for (const column of schema) {
-    const values = await gather(rows, start, n, column, table, carried)
-    if (column.name === METRIC_TYPE) types = values
-    columns.push(values)
-  }
-  return { fileName, columns, n, groupRows, meta: { segment_id: segmentId, file_name: fileName, sort_version: 3, ...describeRows(rows, start, n, types) } }
-}
-
 /** A file just written: its size, and each column's compressed chunk bytes over its row groups (as its footer says). */
 export interface WrittenFile {
   readonly size: number
   readonly chunkBytes: number[]
 }
 
+/** The name of the output file of a segment id. */
+export function segmentFileName (segmentId: bigint): string {
+  return `tbl_${segmentId}.parquet`
+}
+
+/**
+ * Gathers output rows [start, end) into the columns of file `tbl_<segmentId>.parquet`, in schema
+ * order, each handed to `emit` as soon as it is gathered (the carried ones read from the inputs,
+ * each input's rows of the file as one range). An emitted column's memory is emit's: the rows can
+ * be dropped from the buffer before the file is written.
+ */
+export async function prepareSegmentFile (rows: OutputRows, start: number, end: number, schema: readonly OutputColumn[], segmentId: bigint, groupRows: number,
+  carried: CarriedSource, emit: (values: ColumnValues) => Promise<void>): Promise<PreparedFile> {
+  const fileName = segmentFileName(segmentId)
+  const n = end - start
+  const table = sourceTable(rows, start, n)
+  let types: number[] | null = null
+  for (const column of schema) {
+    const values = await gather(rows, start, n, column, table, carried)
+    if (column.name === METRIC_TYPE) types = seriesTypes(rows, start, n, values)
+    await emit(values)
+  }
+  return { fileName, n, groupRows, meta: { segment_id: segmentId, file_name: fileName, sort_version: 3, ...describeRows(rows, start, n, types) } }
+}
+
+/** The metric type code of each name's first row among rows [s, s + n), from the gathered chq_metric_type. */
+function seriesTypes (rows: OutputRows, s: number, n: number, typeColumn: ColumnValues): number[] {
+  const types: number[] = []
+  let last: string | null = null
+  for (let i = 0; i < n; i++) {
+    const name = rows.names[s + i]
+    if (name === last) continue
+    last = name
+    const type = gatheredValue(typeColumn, i)
+    types.push(metricTypeCode(type === null ? null : toText(type)))
+  }
+  return types
+}
+
+/** A column's encoded chunks, one per row group, in one buffer: chunk g is bytes[starts[g], starts[g + 1]), written as if the buffer began the file. */
+interface EncodedColumn {
+  readonly bytes: Uint8Array
+  readonly starts: readonly number[]
+  readonly chunks: readonly ColumnChunk[]
+  readonly pageIndexes: readonly ChunkPageIndex[]
+}
+
+/**
+ * An output file built a column at a time: each column, once gathered, is encoded into its
+ * compressed chunks (one per row group) and its bloom filters, and its values can go; `write` then
+ * lays the chunks out row group by row group (their offsets moved to where they land), the page
+ * index, the filters and the footer. So a file's uncompressed columns are never all held, only its
+ * compressed bytes. The bytes are those of a file written from all its columns at once.
+ */
+export class ColumnarFile {
+  private readonly schema: readonly OutputColumn[]
+  private readonly n: number
+  private readonly groupRows: number
+  private readonly ranges: Array<[number, number]> = []
+  private readonly columns: EncodedColumn[] = []
+  private readonly blooms: BloomCandidate[] = []
+
+  /** A file of n rows in row groups of `groupRows` (the last may hold fewer). */
+  constructor (schema: readonly OutputColumn[], n: number, groupRows: number) {
+    if (!(groupRows >= 1 && groupRows <= ROW_GROUP_ROWS)) throw new Error(`row groups of ${groupRows} rows`)
+    this.schema = schema
+    this.n = n
+    this.groupRows = groupRows
+    for (let start = 0; start < n; start += groupRows) this.ranges.push([start, Math.min(n, start + groupRows)])
+  }
+
+  /** Encodes the next column of the schema from its gathered values (n rows). */
+  add (values: ColumnValues): void {
+    const c = this.columns.length
+    const column = this.schema[c]
+    if (column === undefined) throw new Error(`a column past the schema's ${this.schema.length}`)
+    const writer = new ByteWriter()
+    const starts: number[] = []
+    const chunks: ColumnChunk[] = []
+    const pageIndexes: ChunkPageIndex[] = []
+    for (const [start, end] of this.ranges) {
+      starts.push(writer.offset)
+      chunks.push(writeColumnChunk(writer, column.name, column.type, values, start, end, pageIndexes))
+    }
+    starts.push(writer.offset)
+    this.columns.push({ bytes: new Uint8Array(writer.getBuffer().slice(0, writer.offset)), starts, chunks, pageIndexes })
+    const bloom = bloomCandidate(column, c, values, this.ranges)
+    if (bloom) this.blooms.push(bloom)
+  }
+
+  /** Writes the file at path (via a `.partial` name) once every column is added. */
+  write (path: string): WrittenFile {
+    if (this.columns.length !== this.schema.length) throw new Error(`${this.columns.length} of ${this.schema.length} columns encoded`)
+    const partial = path + '.partial'
+    try {
+      const writer = fileWriter(partial)
+      writer.appendUint32(MAGIC)
+      const rowGroups: RowGroup[] = []
+      const pageIndexes: ChunkPageIndex[] = []
+      const sorting = sortingColumns(this.schema)
+      for (const [g, [start, end]] of this.ranges.entries()) {
+        const groupStart = writer.offset
+        const chunks = this.columns.map(column => {
+          const chunk = relocated(column.chunks[g], column.pageIndexes[g], writer.offset - column.starts[g])
+          writer.appendBytes(column.bytes.subarray(column.starts[g], column.starts[g + 1]))
+          pageIndexes.push(column.pageIndexes[g])
+          return chunk
+        })
+        rowGroups.push({
+          columns: chunks,
+          total_byte_size: chunks.reduce((sum, chunk) => sum + chunk.meta_data!.total_uncompressed_size, 0n),
+          num_rows: BigInt(end - start),
+          sorting_columns: sorting,
+          file_offset: BigInt(groupStart),
+          total_compressed_size: BigInt(writer.offset - groupStart),
+        })
+      }
+      // after the row groups: the page index (every ColumnIndex, then every OffsetIndex), which sets its chunks' offsets
+      writePageIndexes(writer, pageIndexes)
+      // last before the footer (parquet-java's order): the bloom filters, which set their chunks' bloom_filter_offset/_length
+      writeBloomCandidates(writer, this.schema, this.blooms, rowGroups)
+      writeMetadata(writer, { version: 2, created_by: CREATED_BY, schema: parquetSchema(this.schema), num_rows: BigInt(this.n), row_groups: rowGroups, metadata_length: 0 }, STATISTICS_BYTES)
+      writer.appendUint32(MAGIC)
+      const size = writer.offset
+      writer.finish()
+      renameSync(partial, path)
+      const chunkBytes = this.schema.map((_, c) => rowGroups.reduce((sum, group) => sum + Number(group.columns[c].meta_data!.total_compressed_size), 0))
+      return { size, chunkBytes }
+    } catch (err) {
+      rmSync(partial, { force: true })
+      throw err
+    }
+  }
+}
+
+/** A chunk encoded at another offset, moved by `delta` bytes: its offsets and its pages' (the page index's entry is the same object the chunk's index points at). */
+function relocated (chunk: ColumnChunk, pageIndex: ChunkPageIndex, delta: number): ColumnChunk {
+  const d = BigInt(delta)
+  const meta = chunk.meta_data!
+  meta.data_page_offset += d
+  if (meta.dictionary_page_offset !== undefined) meta.dictionary_page_offset += d
+  chunk.file_offset += d
+  for (const location of pageIndex.offsetIndex.page_locations) location.offset += d
+  return chunk
+}
+
 /** Writes a parquet file of n rows in groups of `groupRows` from gathered columns (via a `.partial` name). */
 export function writeParquetFile (path: string, schema: readonly OutputColumn[], columns: readonly ColumnValues[], n: number, groupRows: number): WrittenFile {
-  const partial = path + '.partial'
-  try {
-    const writer = fileWriter(partial)
-    writer.appendUint32(MAGIC)
-    const rowGroups: RowGroup[] = []
-    const pageIndexes: ChunkPageIndex[] = []
-    const sorting = sortingColumns(schema)
-    if (!(groupRows >= 1 && groupRows <= ROW_GROUP_ROWS)) throw new Error(`row groups of ${groupRows} rows`)
-    for (let start = 0; start < n; start += groupRows) {
-      const end = Math.min(n, start + groupRows)
-      const groupStart = writer.offset
-      const chunks = schema.map((column, c) => writeColumnChunk(writer, column.name, column.type, columns[c], start, end, pageIndexes))
-      rowGroups.push({
-        columns: chunks,
-        total_byte_size: chunks.reduce((sum, chunk) => sum + chunk.meta_data!.total_uncompressed_size, 0n),
-        num_rows: BigInt(end - start),
-        sorting_columns: sorting,
-        file_offset: BigInt(groupStart),
-        total_compressed_size: BigInt(writer.offset - groupStart),
-      })
-    }
-    // after the row groups: the page index (every ColumnIndex, then every OffsetIndex), which sets its chunks' offsets
-    writePageIndexes(writer, pageIndexes)
-    // last before the footer (parquet-java's order): the bloom filters, which set their chunks' bloom_filter_offset/_length
-    writeBloomFilters(writer, schema, columns, rowGroups)
-    writeMetadata(writer, { version: 2, created_by: CREATED_BY, schema: parquetSchema(schema), num_rows: BigInt(n), row_groups: rowGroups, metadata_length: 0 }, STATISTICS_BYTES)
-    writer.appendUint32(MAGIC)
-    const size = writer.offset
-    writer.finish()
-    renameSync(partial, path)
-    const chunkBytes = schema.map((_, c) => rowGroups.reduce((sum, group) => sum + Number(group.columns[c].meta_data!.total_compressed_size), 0))
-    return { size, chunkBytes }
-  } catch (err) {
-    rmSync(partial, { force: true })
-    throw err
-  }
+  const file = new ColumnarFile(schema, n, groupRows)
+  for (const values of columns) file.add(values)
+  return file.write(path)
 }
 
 /**
@@ -168,23 +260,19 @@ export function sortingColumns (schema: readonly OutputColumn[]): NonNullable<Ro
     .map(index => ({ column_idx: index, descending: false, nulls_first: false }))
 }
 
-/** Record count, time range, metric names and types (from the file's gathered chq_metric_type, if any) of rows [s, s + n), which are in sort order. */
-function describeRows (rows: OutputRows, s: number, n: number, typeColumn: ColumnValues | null): Pick<SegmentMeta, 'record_count' | 'ts_range' | 'metric_names' | 'metric_types' | 'fingerprints'> {
+/** Record count, time range, metric names and types (`seriesTypes`, per name; none: 0) of rows [s, s + n), which are in sort order. */
+function describeRows (rows: OutputRows, s: number, n: number, seriesTypes: readonly number[] | null): Pick<SegmentMeta, 'record_count' | 'ts_range' | 'metric_names' | 'metric_types' | 'fingerprints'> {
   let lo = Infinity
   let hi = -Infinity
   const names: string[] = []
-  const types: number[] = []
   for (let i = 0; i < n; i++) {
     const bucket = rows.buckets[s + i]
     if (bucket < lo) lo = bucket
     if (bucket > hi) hi = bucket
     const name = rows.names[s + i]
-    if (names.length === 0 || names[names.length - 1] !== name) {
-      names.push(name)
-      const type = typeColumn ? gatheredValue(typeColumn, i) : null
-      types.push(metricTypeCode(type === null ? null : toText(type)))
-    }
+    if (names.length === 0 || names[names.length - 1] !== name) names.push(name)
   }
+  const types = seriesTypes ?? names.map(() => 0)
   // names arrive in UTF-8 order already; the sort keeps the promise for any caller
   const order = names.map((_, i) => i).sort((a, b) => compareUtf8(names[a], names[b]))
   return {

@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FileWriters } from './file-writers.ts'
 import { OutputRows } from './output-rows.ts'
-import { prepareSegmentFile, rowGroupRows, type CarriedSource, type OutputColumn, type PreparedFile, type SegmentMeta, type WrittenFile } from './segment-file.ts'
+import { prepareSegmentFile, rowGroupRows, segmentFileName, type CarriedSource, type OutputColumn, type PreparedFile, type SegmentMeta, type WrittenFile } from './segment-file.ts'
 import { METRIC_NAME, ROLLUP_COLUMNS, ROLLUP_COUNT, SKETCH, TID, TIMESTAMP, TSNS } from '../schema.ts'
 
 export interface SegmentWriterOptions {
@@ -273,8 +273,15 @@ export class SegmentWriter {
     const start = first === 0 ? 0 : this.seriesEnds[first - 1]
     const end = this.seriesEnds[series - 1]
     const groupRows = rowGroupRows(end - start, this.estimate(first, series))
-    const prepared = await prepareSegmentFile(this.rows, start, end, this.options.schema, segmentId, groupRows, this.options.inputs)
-    const written = this.writers.write(prepared)
+    const sink = this.writers.open(segmentFileName(segmentId), end - start, groupRows)
+    let prepared: PreparedFile
+    try {
+      prepared = await prepareSegmentFile(this.rows, start, end, this.options.schema, segmentId, groupRows, this.options.inputs, values => sink.add(values))
+    } catch (err) {
+      sink.abort()
+      throw err
+    }
+    const written = sink.finish()
     written.catch(() => {}) // a failure surfaces where it is awaited (accept), never as an unhandled rejection
     return { index, series, meta: prepared.meta, written }
   }
