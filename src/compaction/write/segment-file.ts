@@ -242,13 +242,6 @@ function relocated (chunk: ColumnChunk, pageIndex: ChunkPageIndex, delta: number
   return chunk
 }
 
-/** Writes a parquet file of n rows in groups of `groupRows` from gathered columns (via a `.partial` name). */
-export function writeParquetFile (path: string, schema: readonly OutputColumn[], columns: readonly ColumnValues[], n: number, groupRows: number): WrittenFile {
-  const file = new ColumnarFile(schema, n, groupRows)
-  for (const values of columns) file.add(values)
-  return file.write(path)
-}
-
 /**
  * The sort key as parquet's sorting_columns of every row group: metric_name, chq_tid, chq_timestamp
  * (their indexes in the schema), ascending; nulls last, as in an SQL `ORDER BY` of DuckDB or
