@@ -85,6 +85,8 @@ export const MAX_TIMESTAMP_MS = Math.floor(Number(2n ** 63n - 1n) / 1e6) - 3_600
 
 /** Unwanted bytes between two wanted column chunks that one read still spans. */
 const MAX_READ_GAP = 256 * 1024
+/** Bytes one read of SegmentColumns spans at most: a chunk, and the wanted chunks after it that fit. */
+const READ_AHEAD_BYTES = 1024 * 1024
 
 /** A JS value as the general reader or a conversion makes it: its slot and a boxed number, BigInt, string or byte view. */
 const VALUE_BYTES = 96
@@ -293,10 +295,20 @@ export class SegmentColumns {
   readonly segment: Segment
   private readonly account: MemoryAccount
   private readonly physical = new Map<string, PhysicalColumn>()
+  /** The leaf indexes of the columns it reads. */
+  private readonly wanted: ReadonlySet<number>
+  /** Chunks read along with another one's, waiting for their column's cursor: by physical name, their row group and bytes (charged). */
+  private readonly ahead = new Map<string, { group: number, bytes: Uint8Array }>()
+  /** The wanted leaves of one row group in file order (the last group asked for). */
+  private order: { group: number, leaves: number[] } | null = null
 
-  constructor (segment: Segment, account: MemoryAccount) {
+  /** The segment's columns `names` (current names) are read. */
+  constructor (segment: Segment, account: MemoryAccount, names: readonly string[]) {
     this.segment = segment
     this.account = account
+    const wanted = new Set<number>()
+    for (const name of names) for (const source of segment.columns.get(name) ?? []) wanted.add(segment.columnIndex.get(source.physical)!)
+    this.wanted = wanted
   }
 
   /** Segment rows [start, end) of a column by its current name (its physical columns coalesced); null when the segment has none. Charged to `tab`. */
@@ -308,10 +320,12 @@ export class SegmentColumns {
     return decoded.length === 1 ? { type: physical[0].type, column: decoded[0] } : coalesce(physical, decoded, tab)
   }
 
-  /** Gives back what every cursor holds. */
+  /** Gives back what every cursor holds, and the chunks read ahead. */
   close (): void {
     for (const column of this.physical.values()) column.cursor?.close()
     this.physical.clear()
+    for (const { bytes } of this.ahead.values()) this.account.release(bytes.length)
+    this.ahead.clear()
   }
 
   private async readPhysical (source: SourceColumn, start: number, end: number, tab: Tab): Promise<DecodedColumn> {
@@ -356,22 +370,73 @@ export class SegmentColumns {
     column.group = g
     column.row = 0
     const index = segment.columnIndex.get(source.physical)!
+    const bytes = await this.chunkBytes(source.physical, index, g)
     const [lo, hi] = segment.chunkRanges[g][index]
-    // the cursor owns its chunk's bytes, and lets them go once its last page is loaded
-    this.account.charge(hi - lo, segment.label)
-    let bytes: Uint8Array
-    try {
-      bytes = new Uint8Array(await segment.file.slice(lo, hi))
-    } catch (err) {
-      this.account.release(hi - lo)
-      throw err
-    }
     try {
       column.cursor = new ChunkCursor(bytes, lo, hi - lo, segment.metadata.row_groups[g].columns[index].meta_data!, segment.elements[index], segment.rowGroups[g].rows, this.account, segment.label)
     } catch (err) {
       this.account.release(hi - lo)
       if (!(err instanceof UnsupportedChunk)) throw err
     }
+  }
+
+  /**
+   * The bytes of leaf `index`'s chunk in row group g, charged (the cursor gives them back once its
+   * last page is loaded): read ahead with another's, or read now together with the wanted chunks
+   * after it in the file (up to READ_AHEAD_BYTES), which wait for their columns. One read instead
+   * of one per chunk: the carried columns of a file are read one after the other.
+   */
+  private async chunkBytes (physical: string, index: number, g: number): Promise<Uint8Array> {
+    const segment = this.segment
+    const ranges = segment.chunkRanges[g]
+    const waiting = this.ahead.get(physical)
+    if (waiting) {
+      this.ahead.delete(physical)
+      if (waiting.group === g) return waiting.bytes
+      this.account.release(waiting.bytes.length)
+    }
+    const [lo, own] = ranges[index]
+    let hi = own
+    const along: number[] = []
+    const leaves = this.leaves(g)
+    for (let k = leaves.indexOf(index) + 1; k < leaves.length; k++) {
+      const next = leaves[k]
+      const [start, end] = ranges[next]
+      if (start < hi || start - hi > MAX_READ_GAP || end - lo > READ_AHEAD_BYTES) break
+      const name = segment.elements[next].name
+      const column = this.physical.get(name)
+      if (this.ahead.has(name) || (column && column.group >= g)) break
+      along.push(next)
+      hi = end
+    }
+    this.account.charge(hi - lo, segment.label)
+    let read: Uint8Array
+    try {
+      read = new Uint8Array(await segment.file.slice(lo, hi))
+    } catch (err) {
+      this.account.release(hi - lo)
+      throw err
+    }
+    // the gaps between the chunks are not kept
+    let kept = own - lo
+    for (const next of along) {
+      const [start, end] = ranges[next]
+      const name = segment.elements[next].name
+      if (this.ahead.has(name)) continue
+      this.ahead.set(name, { group: g, bytes: read.subarray(start - lo, end - lo) })
+      kept += end - start
+    }
+    this.account.release(hi - lo - kept)
+    return read.subarray(0, own - lo)
+  }
+
+  /** The wanted leaves of row group g, in the order of their chunks in the file. */
+  private leaves (g: number): number[] {
+    if (this.order?.group !== g) {
+      const ranges = this.segment.chunkRanges[g]
+      this.order = { group: g, leaves: [...this.wanted].sort((a, b) => ranges[a][0] - ranges[b][0]) }
+    }
+    return this.order.leaves
   }
 
   /** Passes over n rows of the column's group (decoded, and dropped). */
@@ -455,7 +520,7 @@ export class WindowReader {
   constructor (segment: Segment, account: MemoryAccount) {
     this.segment = segment
     this.account = account
-    this.columns = new SegmentColumns(segment, account)
+    this.columns = new SegmentColumns(segment, account, KEY_COLUMNS)
   }
 
   /**
@@ -952,7 +1017,7 @@ export class InputColumns {
     this.asText = asText
     this.account = account
     this.replacedUtf8 = new Float64Array(segments.length)
-    this.readers = segments.map(s => new SegmentColumns(s, account))
+    this.readers = segments.map(s => new SegmentColumns(s, account, carry))
     this.whole = segments.map(() => null)
     this.counted = segments.map(() => new Map())
     this.withValues = segments.map(s => s.rowGroups.map((_, g) => carriedWithValues(s, g, carry)))
