@@ -10,7 +10,11 @@ import { readFooterFigures, type FooterFigures } from './footer.ts'
  * real segments: 15 to 19 MiB (`node bench/estimate.ts DIR`, README "Memory guards").
  */
 export const BASE_BYTES = 32 * 1024 * 1024
-/** Decoded bytes per uncompressed byte of a row group (typed arrays, offsets, dictionaries, statuses). */
+/**
+ * Bytes per uncompressed byte of each input's largest row group: made for the engine that decoded
+ * a row group whole (typed arrays, offsets, dictionaries, statuses), an upper bound of what an
+ * input holds now (its columns' current pages and dictionaries, a batch of its key columns).
+ */
 export const DECODE_FACTOR = 4
 /** Bytes per output row per column held by the output buffers (references, offsets, gathered values). */
 export const OUTPUT_BYTES_PER_CELL = 32
@@ -21,13 +25,13 @@ export const OUTPUT_BYTES_PER_CELL = 32
  * generated data, but 11x on bench `real-wide` (real segments copied 68 times: 9.0 MB in, 0.8 MB
  * out), past this bound. The estimate stays above the peak there because each counted row is
  * charged OUTPUT_BYTES_PER_CELL per column, several times what a buffered row takes (README,
- * "Memory guards": 5 046 MiB estimated, 756 MiB measured).
+ * "Memory guards": 5 046 MiB estimated, 359 MiB measured).
  */
 export const OUTPUT_DENSITY_BOUND = 8
 
 /** What the estimate is made of, read from the footers. */
 export interface InputFigures {
-  /** Uncompressed bytes of each input's largest row group (one is decoded at a time per input). */
+  /** Uncompressed bytes of each input's largest row group (what bounds the pages an input holds at a time). */
   readonly largestRowGroupBytes: readonly number[]
   readonly rows: number
   /** Distinct columns across the inputs (the output schema's width, roughly). */
