@@ -1,31 +1,44 @@
 // The memory a compaction is expected to need at its peak, from its inputs' parquet footers: what
 // it reserves from the budget before it starts. README "Memory guards" has the formula.
 import { basename } from 'node:path'
-import { FILES_BUFFERED, currentName, type CompactionInput } from '../compaction/index.ts'
+import { FILES_BUFFERED, FILES_IN_FLIGHT, WINDOW_ROWS, currentName, type CompactionInput } from '../compaction/index.ts'
 import { readFooterFigures, type FooterFigures } from './footer.ts'
 
 /**
  * Fixed part of every compaction, over its child's idle baseline (which the budget holds apart):
- * the engine's scratch, the footers, the heap's growth. Measured peaks over the baseline, for 12
- * real segments: 15 to 19 MiB (`node bench/estimate.ts DIR`, README "Memory guards").
+ * the engine's scratch, the footers, the heap's growth and the garbage not yet collected. Measured
+ * peaks over the baseline, for 12 real segments: 14 to 16 MiB (`node bench/estimate.ts DIR`,
+ * README "Memory guards").
  */
-export const BASE_BYTES = 32 * 1024 * 1024
+export const BASE_BYTES = 48 * 1024 * 1024
 /**
- * Bytes per uncompressed byte of each input's largest row group: made for the engine that decoded
- * a row group whole (typed arrays, offsets, dictionaries, statuses), an upper bound of what an
- * input holds now (its columns' current pages and dictionaries, a batch of its key columns).
+ * Bytes per uncompressed byte of each input's largest row group: an input in sort order holds its
+ * columns' current pages decompressed (a row group's at most), their dictionaries decoded, and a
+ * chunk's compressed bytes until its last page is read; an input out of order, read whole, its
+ * decoded columns (for one row group about 3x its uncompressed bytes: 135 MiB peak against 133
+ * estimated with 2x on the unsorted bundle of test/guard/estimate-peak.test.ts).
  */
-export const DECODE_FACTOR = 4
-/** Bytes per output row per column held by the output buffers (references, offsets, gathered values). */
-export const OUTPUT_BYTES_PER_CELL = 32
+export const PAGE_FACTOR = 3
+/**
+ * Bytes per row of an input's current batch (WINDOW_ROWS rows at most) of its key, sketch and
+ * rollup columns: statuses, names, tids and timestamps (40), rollups with their presence (99),
+ * sketch offsets and bytes, and the batch a group still open keeps.
+ */
+export const BATCH_ROW_BYTES = 256
+/**
+ * Bytes per buffered output row: name, tid, bucket, rollups, input and row, sketch range (128),
+ * its sketch, and the room its arrays have to grow (they double).
+ */
+export const OUTPUT_ROW_BYTES = 256
+/** Bytes per row of a file being gathered: one column's values, and the inputs' values it is gathered from. */
+export const GATHER_ROW_BYTES = 16
 /**
  * How much denser than its inputs a compacted file is taken to be, in rows per byte: files sized by
  * bytes are counted at targetFileBytes x this / (input bytes per row) rows each. Compaction merges
- * duplicate keys and re-encodes, so outputs are denser than their inputs: about 2x on the bench's
- * generated data, but 11x on bench `real-wide` (real segments copied 68 times: 9.0 MB in, 0.8 MB
- * out), past this bound. The estimate stays above the peak there because each counted row is
- * charged OUTPUT_BYTES_PER_CELL per column, several times what a buffered row takes (README,
- * "Memory guards": 5 046 MiB estimated, 359 MiB measured).
+ * duplicate keys and re-encodes, so outputs are denser than their inputs: about 1.4-2x on the
+ * bench's generated data, but 11x on bench `real-wide` (real segments copied 68 times: 9.0 MB in,
+ * 0.8 MB out), past this bound; the estimate holds there because its three files' rows are more
+ * than the bundle's.
  */
 export const OUTPUT_DENSITY_BOUND = 8
 
@@ -33,6 +46,8 @@ export const OUTPUT_DENSITY_BOUND = 8
 export interface InputFigures {
   /** Uncompressed bytes of each input's largest row group (what bounds the pages an input holds at a time). */
   readonly largestRowGroupBytes: readonly number[]
+  /** Rows of each input. */
+  readonly inputRows: readonly number[]
   readonly rows: number
   /** Distinct columns across the inputs (the output schema's width, roughly). */
   readonly columns: number
@@ -47,6 +62,7 @@ export interface InputFigures {
  */
 export async function inputFigures (inputs: ReadonlyArray<CompactionInput & { readonly footer?: FooterFigures, readonly bytes?: number }>): Promise<InputFigures> {
   const largestRowGroupBytes: number[] = []
+  const inputRows: number[] = []
   const columns = new Set<string>()
   let rows = 0
   let bytes: number | undefined = 0
@@ -54,25 +70,32 @@ export async function inputFigures (inputs: ReadonlyArray<CompactionInput & { re
     bytes = input.bytes === undefined || bytes === undefined ? undefined : bytes + input.bytes
     const footer = input.footer ?? await readFooterFigures(input.path, input.label ?? basename(input.path))
     largestRowGroupBytes.push(footer.largestRowGroupBytes)
+    inputRows.push(footer.rows)
     rows += footer.rows
     for (const name of footer.columns) columns.add(currentName(name))
   }
-  return { largestRowGroupBytes, rows, columns: columns.size, bytes }
+  return { largestRowGroupBytes, inputRows, rows, columns: columns.size, bytes }
 }
 
 /**
- * Peak bytes of a compaction: BASE + DECODE_FACTOR x sum of the largest row group of each input
- * + the output buffers of FILES_BUFFERED files (min(rows, FILES_BUFFERED x rows per file) x columns x
- * OUTPUT_BYTES_PER_CELL): the files in flight and the one being filled.
+ * Peak bytes of a compaction (its files written inline, as in a compaction child):
+ *   BASE
+ * + PAGE_FACTOR x the sum of each input's largest row group (its pages)
+ * + BATCH_ROW_BYTES x the sum of each input's batch rows (min(WINDOW_ROWS, its rows))
+ * + OUTPUT_ROW_BYTES x the output rows buffered: min(rows, FILES_BUFFERED x rows per file)
+ * + GATHER_ROW_BYTES x the rows of one file, and FILES_IN_FLIGHT files' compressed bytes (the
+ *   target, or the inputs' bytes for one file).
  * Rows per file: recordsPerFile when given, and for files sized by bytes at most
  * targetFileBytes x OUTPUT_DENSITY_BOUND / (input bytes per row) when the inputs' bytes are known;
  * otherwise every row counts (one file may hold the whole bundle).
  */
 export function estimateBytes (figures: InputFigures, recordsPerFile: number | undefined, targetFileBytes = Infinity): number {
-  const decoded = DECODE_FACTOR * figures.largestRowGroupBytes.reduce((a, b) => a + b, 0)
+  const pages = PAGE_FACTOR * figures.largestRowGroupBytes.reduce((a, b) => a + b, 0)
+  const batches = BATCH_ROW_BYTES * figures.inputRows.reduce((sum, rows) => sum + Math.min(WINDOW_ROWS, rows), 0)
   const bytesPerRow = figures.bytes === undefined || figures.rows === 0 ? 0 : figures.bytes / figures.rows
   const rowsPerTarget = bytesPerRow > 0 ? Math.ceil(targetFileBytes * OUTPUT_DENSITY_BOUND / bytesPerRow) : Infinity
-  const outputRows = Math.min(figures.rows, FILES_BUFFERED * (recordsPerFile ?? Infinity), FILES_BUFFERED * rowsPerTarget)
-  const output = outputRows * figures.columns * OUTPUT_BYTES_PER_CELL
-  return BASE_BYTES + decoded + output
+  const rowsPerFile = Math.min(figures.rows, recordsPerFile ?? Infinity, rowsPerTarget)
+  const buffered = Math.min(figures.rows, FILES_BUFFERED * rowsPerFile)
+  const fileBytes = Math.min(targetFileBytes, figures.bytes ?? (Number.isFinite(targetFileBytes) ? targetFileBytes : 0))
+  return BASE_BYTES + pages + batches + OUTPUT_ROW_BYTES * buffered + GATHER_ROW_BYTES * rowsPerFile + FILES_IN_FLIGHT * fileBytes
 }

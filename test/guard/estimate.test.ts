@@ -1,26 +1,34 @@
 // The memory estimate a compaction reserves: its formula, and the figures it reads from footers.
 import t from 'tap'
 import { join } from 'node:path'
-import { BASE_BYTES, DECODE_FACTOR, OUTPUT_BYTES_PER_CELL, OUTPUT_DENSITY_BOUND, estimateBytes, inputFigures } from '../../src/guard/estimate.ts'
-import { FILES_BUFFERED } from '../../src/compaction/index.ts'
+import {
+  BASE_BYTES, BATCH_ROW_BYTES, GATHER_ROW_BYTES, OUTPUT_DENSITY_BOUND, OUTPUT_ROW_BYTES, PAGE_FACTOR, estimateBytes, inputFigures,
+} from '../../src/guard/estimate.ts'
+import { FILES_BUFFERED, FILES_IN_FLIGHT, WINDOW_ROWS } from '../../src/compaction/index.ts'
 import { twoSegments } from '../support/http.ts'
 
-t.test('estimate = base + decoded largest row groups + FILES_BUFFERED output files of recordsPerFile rows, every row at most', async t => {
-  const figures = { largestRowGroupBytes: [1000, 3000], rows: 500, columns: 10 }
-  t.equal(estimateBytes(figures, 80_000), BASE_BYTES + DECODE_FACTOR * 4000 + 500 * 10 * OUTPUT_BYTES_PER_CELL)
-  t.equal(estimateBytes(figures, 100), BASE_BYTES + DECODE_FACTOR * 4000 + FILES_BUFFERED * 100 * 10 * OUTPUT_BYTES_PER_CELL, 'FILES_BUFFERED files of recordsPerFile rows at most')
+t.test('estimate = base + pages of the largest row groups + a batch per input + FILES_BUFFERED files of recordsPerFile rows (every row at most) + one file gathered', async t => {
+  // two inputs of 200 and 20 000 rows: batches of 200 and WINDOW_ROWS rows
+  const figures = { largestRowGroupBytes: [1000, 3000], inputRows: [200, 20_000], rows: 20_200, columns: 10 }
+  const fixed = BASE_BYTES + PAGE_FACTOR * 4000 + BATCH_ROW_BYTES * (200 + WINDOW_ROWS)
+  t.equal(estimateBytes(figures, 80_000), fixed + OUTPUT_ROW_BYTES * 20_200 + GATHER_ROW_BYTES * 20_200, 'one file holds every row')
+  t.equal(estimateBytes(figures, 100), fixed + OUTPUT_ROW_BYTES * FILES_BUFFERED * 100 + GATHER_ROW_BYTES * 100, 'FILES_BUFFERED files of recordsPerFile rows at most')
   t.equal(estimateBytes(figures, Infinity), estimateBytes(figures, 80_000), 'one file (Infinity) holds every row')
-  t.equal(estimateBytes(figures, undefined), estimateBytes(figures, Infinity), 'no row cap (files sized by bytes): every row')
+  t.equal(estimateBytes(figures, undefined), estimateBytes(figures, Infinity), 'no row cap (files sized by bytes), input bytes unknown: every row')
 })
 
 t.test('files sized by bytes: FILES_BUFFERED files of the rows a target holds at OUTPUT_DENSITY_BOUND x the inputs\' density, every row at most', async t => {
   // 2,000,000 rows in 80 MB: 40 bytes a row; a 2 MiB file at 8x that density holds 419,431 rows
-  const figures = { largestRowGroupBytes: [1000], rows: 2_000_000, columns: 10, bytes: 80_000_000 }
-  const rowsPerFile = Math.ceil(2 * 2 ** 20 * OUTPUT_DENSITY_BOUND / 40)
-  t.equal(estimateBytes(figures, undefined, 2 * 2 ** 20), BASE_BYTES + DECODE_FACTOR * 1000 + FILES_BUFFERED * rowsPerFile * 10 * OUTPUT_BYTES_PER_CELL)
-  t.equal(estimateBytes(figures, 1000, 2 * 2 ** 20), BASE_BYTES + DECODE_FACTOR * 1000 + FILES_BUFFERED * 1000 * 10 * OUTPUT_BYTES_PER_CELL, 'a row cap below it wins')
-  t.equal(estimateBytes(figures, undefined, 1 << 30), estimateBytes(figures, undefined), 'a target holding more than the bundle: every row')
-  t.equal(estimateBytes({ ...figures, bytes: undefined }, undefined, 2 * 2 ** 20), estimateBytes(figures, undefined), 'unknown input bytes: every row')
+  const figures = { largestRowGroupBytes: [1000], inputRows: [2_000_000], rows: 2_000_000, columns: 10, bytes: 80_000_000 }
+  const target = 2 * 2 ** 20
+  const rowsPerFile = Math.ceil(target * OUTPUT_DENSITY_BOUND / 40)
+  const fixed = BASE_BYTES + PAGE_FACTOR * 1000 + BATCH_ROW_BYTES * WINDOW_ROWS + FILES_IN_FLIGHT * target
+  t.equal(estimateBytes(figures, undefined, target), fixed + OUTPUT_ROW_BYTES * FILES_BUFFERED * rowsPerFile + GATHER_ROW_BYTES * rowsPerFile)
+  t.equal(estimateBytes(figures, 1000, target), fixed + OUTPUT_ROW_BYTES * FILES_BUFFERED * 1000 + GATHER_ROW_BYTES * 1000, 'a row cap below it wins')
+  t.equal(estimateBytes(figures, undefined, 1 << 30), BASE_BYTES + PAGE_FACTOR * 1000 + BATCH_ROW_BYTES * WINDOW_ROWS + (OUTPUT_ROW_BYTES + GATHER_ROW_BYTES) * 2_000_000 + FILES_IN_FLIGHT * 80_000_000,
+    'a target holding more than the bundle: every row, and files of the inputs\' bytes')
+  t.equal(estimateBytes({ ...figures, bytes: undefined }, undefined, target), BASE_BYTES + PAGE_FACTOR * 1000 + BATCH_ROW_BYTES * WINDOW_ROWS + (OUTPUT_ROW_BYTES + GATHER_ROW_BYTES) * 2_000_000 + FILES_IN_FLIGHT * target,
+    'unknown input bytes: every row')
 })
 
 t.test('the figures come from the footers: rows, distinct current column names, largest row group per input', async t => {
@@ -28,6 +36,7 @@ t.test('the figures come from the footers: rows, distinct current column names, 
   const paths = await twoSegments(dir)
   const figures = await inputFigures(paths.map(path => ({ path })))
   t.equal(figures.rows, 4)
+  t.same(figures.inputRows, [2, 2])
   t.equal(figures.largestRowGroupBytes.length, 2)
   t.ok(figures.largestRowGroupBytes.every(b => b > 0))
   t.ok(figures.columns >= 5)

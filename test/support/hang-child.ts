@@ -1,7 +1,7 @@
 // A compaction child for tests: like the real one, except for jobs with an input whose label starts
 // with `hang` (waits forever: a compaction in progress to kill or cancel), `native` (allocates
 // buffers outside the JS heap until the watchdog stops it), `abort` (process.abort() mid-compaction)
-// `heap` (fills the JS heap until V8 aborts the process) or `grow` (keeps 48 MiB for good, then
+// `heap` (fills the JS heap until V8 aborts the process) or `grow` (keeps 60 MiB for good, then
 // compacts as usual).
 import { parentChannel, serveCompactions } from '../../src/worker/child.ts'
 
@@ -17,6 +17,6 @@ serveCompactions(parentChannel(), async job => {
       await new Promise(resolve => setTimeout(resolve, 1))
     }
   }
-  if (labels.some(l => l.startsWith('grow'))) hoard.push(Buffer.alloc(48 * 1024 * 1024, 1))
+  if (labels.some(l => l.startsWith('grow'))) hoard.push(Buffer.alloc(60 * 1024 * 1024, 1))
   if (labels.some(l => l.startsWith('heap'))) for (;;) hoard.push(new Array(100_000).fill(hoard.length))
 })

@@ -44,8 +44,8 @@ t.test('the children are started with the service and are the OOM killer\'s firs
 t.test('a child that stays grown past its share of the budget after a job is recycled; the answer is unaffected', async t => {
   const app = await buildApp(testConfig(t, { workers: 1, compactionBudgetBytes: 1024 * MiB }), { logger: false, workerScript: HANG_CHILD })
   t.teardown(() => app.close())
-  // a 40 MiB budget: its share is 40 MiB, so a child that keeps 48 MiB is over it
-  app.service.budget.setLimit(40 * MiB)
+  // a 56 MiB budget: its share is 56 MiB (a small compaction fits it), so a child that keeps 60 MiB is over it
+  app.service.budget.setLimit(56 * MiB)
   const before = app.service.pool.busyChildren().length
   t.equal(before, 0)
   const res = await app.inject({ method: 'POST', url: '/compact', ...await upload(t.testdir(), ['grow-a.parquet', 'b.parquet']) })
