@@ -2,7 +2,8 @@
 // chq_timestamp as signed 64-bit integers). Inputs that claim to be sorted but are not are found by
 // a key-only pre-scan and sorted in memory before they join the merge.
 import type { MemoryAccount } from '../account.ts'
-import { WindowReader, readBatch, readKeys, USABLE, type Batch, type KeyColumns } from '../read/batch-reader.ts'
+import { readBatch, readKeys, USABLE, type Batch, type KeyColumns } from '../read/batch-reader.ts'
+import { WindowReader } from '../read/input-columns.ts'
 import { compareUtf8 } from '../schema.ts'
 import type { Segment } from '../read/segment.ts'
 
