@@ -1,7 +1,8 @@
-// Parquet -> columnar batches, a row group at a time: key columns parsed to their forced types,
-// rollups into Float64Arrays, sketches as one byte buffer with offsets, every other column kept
-// decoded (dictionary + indices for strings). Each row gets a status: usable, or the reason it is
-// dropped (docs/DOMAIN.md section 4).
+// Parquet -> columnar batches (toBatch): key columns parsed to their forced types, rollups into
+// Float64Arrays, sketches as one byte buffer with offsets, every other column kept decoded
+// (dictionary + indices for strings). Each row gets a status: usable, or the reason it is dropped
+// (docs/DOMAIN.md section 4). readBatch reads whole row groups (an unsorted input, read whole);
+// input-columns.ts reads sorted inputs by row ranges, page by page, into the same batches.
 import { isUtf8 } from 'node:buffer'
 import { parquetRead, type ParquetParsers } from 'hyparquet'
 import { asCompactorError } from '../../errors.ts'
