@@ -65,8 +65,11 @@ export function readHybrid (reader: HybridReader, bitWidth: number, output: Int3
   reader.offset = end
 }
 
-/** Unpacks n values of `width` bits, least significant bit first, from bytes[pos...] into output[at...]. */
-function unpack (bytes: Uint8Array, pos: number, width: number, output: Int32Array | Uint8Array, at: number, n: number): void {
+/**
+ * Unpacks n values of `width` bits, least significant bit first, from value `first` of the
+ * bit-packed run at bytes[pos...] into output[at...] (value `first` may start inside a byte).
+ */
+function unpack (bytes: Uint8Array, pos: number, width: number, output: Int32Array | Uint8Array, at: number, n: number, first = 0): void {
   if (width === 0) {
     output.fill(0, at, at + n)
     return
@@ -74,11 +77,17 @@ function unpack (bytes: Uint8Array, pos: number, width: number, output: Int32Arr
   if (width <= 24) {
     // a 32-bit accumulator holds up to width + 7 bits
     const mask = (1 << width) - 1
+    const bit = first * width
+    let p = pos + (bit >> 3)
     let acc = 0
     let bits = 0
+    if ((bit & 7) !== 0) {
+      acc = bytes[p++] >> (bit & 7)
+      bits = 8 - (bit & 7)
+    }
     for (let i = 0; i < n; i++) {
       while (bits < width) {
-        acc |= bytes[pos++] << bits
+        acc |= bytes[p++] << bits
         bits += 8
       }
       output[at + i] = acc & mask
@@ -90,10 +99,10 @@ function unpack (bytes: Uint8Array, pos: number, width: number, output: Int32Arr
   // 25..32 bits (dictionaries of more than 16 M entries): bit by bit
   for (let i = 0; i < n; i++) {
     let value = 0
-    const first = i * width
+    const start = (first + i) * width
     for (let b = 0; b < width; b++) {
-      const bit = first + b
-      value += ((bytes[pos + (bit >> 3)] >> (bit & 7)) & 1) * 2 ** b
+      const k = start + b
+      value += ((bytes[pos + (k >> 3)] >> (k & 7)) & 1) * 2 ** b
     }
     output[at + i] = value
   }
@@ -136,7 +145,7 @@ export class HybridCursor {
       if (this.rle) output.fill(this.value, at, at + take)
       else {
         if (this.runStart + Math.ceil((this.index + take) * this.width / 8) > this.end) throw new Error('hybrid-encoded bit-packed run ends early')
-        unpackFrom(this.bytes, this.runStart, this.width, this.index, output, at, take)
+        unpack(this.bytes, this.runStart, this.width, output, at, take, this.index)
         this.index += take
       }
       this.left -= take
@@ -172,43 +181,5 @@ export class HybridCursor {
       this.left = runLength * 8
       this.pos = Math.min(this.end, this.pos + runLength * this.width)
     }
-  }
-}
-
-/** unpack() from value `first` of a bit-packed run at bytes[pos...]: its first bits may start inside a byte. */
-function unpackFrom (bytes: Uint8Array, pos: number, width: number, first: number, output: Int32Array | Uint8Array, at: number, n: number): void {
-  if (width === 0 || n === 0) {
-    output.fill(0, at, at + n)
-    return
-  }
-  const bit = first * width
-  if ((bit & 7) === 0) {
-    unpack(bytes, pos + (bit >> 3), width, output, at, n)
-    return
-  }
-  if (width <= 24) {
-    const mask = (1 << width) - 1
-    let p = pos + (bit >> 3)
-    let acc = bytes[p++] >> (bit & 7)
-    let bits = 8 - (bit & 7)
-    for (let i = 0; i < n; i++) {
-      while (bits < width) {
-        acc |= bytes[p++] << bits
-        bits += 8
-      }
-      output[at + i] = acc & mask
-      acc >>>= width
-      bits -= width
-    }
-    return
-  }
-  for (let i = 0; i < n; i++) {
-    let value = 0
-    const start = (first + i) * width
-    for (let b = 0; b < width; b++) {
-      const k = start + b
-      value += ((bytes[pos + (k >> 3)] >> (k & 7)) & 1) * 2 ** b
-    }
-    output[at + i] = value
   }
 }
