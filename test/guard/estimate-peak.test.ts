@@ -4,13 +4,12 @@
 // group per file and of small row groups, and on one of unsorted files:
 // peak <= estimate <= 2 x peak, and the compaction succeeds within it.
 import t from 'tap'
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { childPeak } from '../../bench/child-peak.ts'
 import { generate } from '../../bench/generate.ts'
-import { DEFAULT_FREQUENCY_MS, DEFAULT_TARGET_FILE_BYTES } from '../../src/compaction/index.ts'
+import { DEFAULT_TARGET_FILE_BYTES } from '../../src/compaction/index.ts'
 import { estimateBytes, inputFigures } from '../../src/guard/estimate.ts'
-import { pssBytes } from '../../src/worker/memory.ts'
-import { CompactionPool } from '../../src/worker/pool.ts'
 
 const BUNDLE = { files: 8, rows: 200_000, metrics: 40, series: 4_000, overlap: 0.1, frequencyMs: 10_000, columns: 60, seed: 15 }
 
@@ -18,34 +17,8 @@ async function measure (dir: string): Promise<{ estimate: number, peak: number, 
   const names = (await readdir(dir)).filter(f => f.endsWith('.parquet')).sort()
   const inputs = await Promise.all(names.map(async f => ({ path: join(dir, f), bytes: (await stat(join(dir, f))).size })))
   const estimate = estimateBytes(await inputFigures(inputs), undefined, DEFAULT_TARGET_FILE_BYTES)
-  const pool = new CompactionPool({ size: 1, heapLimitMb: 4096, timeoutMs: 600_000, recycleAboveBytes: () => Infinity })
-  while (pool.baselineBytes === 0) await new Promise(resolve => setTimeout(resolve, 10))
-  let peak = 0
-  const sampler = setInterval(() => {
-    const pid = pool.busyChildren()[0]?.pid
-    if (pid !== undefined) peak = Math.max(peak, pssBytes(pid) ?? 0)
-  }, 5)
-  const outDir = await mkdtemp(join(dir, 'out-'))
-  let outcome = 'ok'
-  try {
-    await pool.run({
-      inputs,
-      entries: inputs.map(() => null),
-      frequencyMs: DEFAULT_FREQUENCY_MS,
-      targetFileBytes: DEFAULT_TARGET_FILE_BYTES,
-      recordsPerFile: undefined,
-      organizationId: undefined,
-      dateint: undefined,
-      instanceNum: undefined,
-      delivery: { kind: 'tar' },
-    }, outDir, async file => rm(join(outDir, file.file_name)), { reservedBytes: estimate })
-  } catch (err) {
-    outcome = (err as { code?: string }).code ?? String(err)
-  } finally {
-    clearInterval(sampler)
-    await pool.close()
-  }
-  return { estimate, peak: peak - pool.baselineBytes, outcome }
+  const { peakBytes, outcome } = await childPeak(inputs, estimate)
+  return { estimate, peak: peakBytes, outcome }
 }
 
 const MiB = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`
