@@ -520,8 +520,8 @@ export function bloomCandidate (column: { readonly name: string, readonly type: 
   const filters = ranges.map(([start, end], g) => {
     const size = sizes[g]
     if (size === 0) return null
+    // (the sizes above hashed every range: collect reads those hashes)
     set.reset()
-    source.distinct(start, end) // the hashes of this range, for collect
     source.collect(start, end, set)
     const filter = new SplitBlockBloomFilter(size)
     for (let e = 0; e < set.size; e++) filter.insert(set.his[e], set.los[e])
