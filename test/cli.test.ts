@@ -124,3 +124,21 @@ t.test('--help prints the usage', async t => {
   t.match(stdout, /usage: metric-compactor compact/)
 })
 
+
+t.test('the command keeps the type-stripped sources in NODE_COMPILE_CACHE, and a second run finds them there', async t => {
+  const dir = t.testdir()
+  const inputs = await twoSegments(dir)
+  const cache = join(dir, 'cache')
+  const entries = async (): Promise<number> => {
+    let n = 0
+    for (const version of await readdir(cache)) n += (await readdir(join(cache, version))).length
+    return n
+  }
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_COMPILE_CACHE: cache }
+  delete env.NODE_DISABLE_COMPILE_CACHE
+  await run(process.execPath, [BIN, 'compact', '-q', '-o', join(dir, 'out1'), ...inputs], { env })
+  const first = await entries()
+  t.ok(first > 20, `the modules of a compaction are cached (${first} entries)`)
+  await run(process.execPath, [BIN, 'compact', '-q', '-o', join(dir, 'out2'), ...inputs], { env })
+  t.equal(await entries(), first, 'a second run compiles nothing new')
+})

@@ -11,6 +11,8 @@ const ROOT = join(import.meta.dirname, '..')
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 const nodeMajor = /(\d+)/.exec(pkg.dependencies.node)![1]
 const defaults = loadConfig({})
+/** Node's own variables, not the service's configuration. */
+const NODE_OWN = new Set(['NODE_ENV', 'NODE_COMPILE_CACHE'])
 
 /** Dockerfile instructions, continuation lines joined: [keyword, arguments]. */
 function dockerfile (): Array<[string, string]> {
@@ -38,7 +40,7 @@ t.test('Dockerfile: multi-stage on the project\'s Node, npm ci --omit=dev, non-r
   t.match(runtime.find(([k]) => k === 'CMD')?.[1], /src\/main\.ts/, 'starts src/main.ts, as npm start does')
   for (const [k, a] of runtime.filter(([k]) => k === 'ENV')) {
     for (const name of a.match(/([A-Z_][A-Z0-9_]*)=/g)!.map(m => m.slice(0, -1))) {
-      if (name !== 'NODE_ENV') t.ok(ENVIRONMENT[name], `${k} ${name} is a config variable`)
+      if (!NODE_OWN.has(name)) t.ok(ENVIRONMENT[name], `${k} ${name} is a config variable`)
     }
   }
   t.match(runtime.find(([, a]) => a.includes('PORT='))?.[1], new RegExp(`PORT=${defaults.port}\\b`))
