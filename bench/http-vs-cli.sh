@@ -9,7 +9,7 @@ ROUNDS=${1:-7}
 DATA=bench/data/default
 PORT=18089
 STORAGE=$(mktemp -d)
-PORT=$PORT HOST=127.0.0.1 STORAGE_ROOT=$STORAGE node_modules/.bin/node src/main.ts > /tmp/http-bench-server.log 2>&1 &
+PORT=$PORT HOST=127.0.0.1 STORAGE_ROOT=$STORAGE node_modules/.bin/node --import ./src/compile-cache.js src/main.ts > /tmp/http-bench-server.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf $STORAGE /tmp/http-bench-out' EXIT
 for i in $(seq 1 50); do curl -sf localhost:$PORT/readyz >/dev/null && break; sleep 0.2; done

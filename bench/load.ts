@@ -13,6 +13,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { treePssBytes } from '../src/worker/memory.ts'
 import { request } from 'node:http'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 
 const MiB = 1024 * 1024
@@ -76,7 +77,9 @@ function vm (pid: number, field: string): number {
 
 const percentile = (sorted: number[], p: number): number => sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
 
-const server = spawn(process.execPath, [join(import.meta.dirname, '..', 'src', 'main.ts')], {
+// started as `npm start` starts it: through the compile cache (src/compile-cache.js)
+const src = join(import.meta.dirname, '..', 'src')
+const server = spawn(process.execPath, ['--import', pathToFileURL(join(src, 'compile-cache.js')).href, join(src, 'main.ts')], {
   env: { ...process.env, PORT: '0', HOST: '127.0.0.1', MEMORY_LIMIT_BYTES: String(memoryLimit), LOG_LEVEL: 'info' },
   stdio: ['ignore', 'pipe', 'inherit'],
 })

@@ -1,5 +1,5 @@
 // Runs one command as its own process and measures it: wall time from spawn to exit, the process's
-// own peak RSS and CPU time from the OS (getrusage, written at exit by the rss.ts preload), and the
+// own peak RSS and CPU time from the OS (getrusage, written at exit by the rss.js preload), and the
 // CPU that other processes used meanwhile (machine-wide busy time from /proc/stat minus its own).
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
@@ -22,7 +22,7 @@ export interface Measurement {
   stderr: string
 }
 
-const RSS_PRELOAD = pathToFileURL(join(BENCH_DIR, 'rss.ts')).href
+const RSS_PRELOAD = pathToFileURL(join(BENCH_DIR, 'rss.js')).href
 
 /** Spawns argv[0] with the rest as arguments; resolves when it exits, with its time and peak RSS. */
 export async function measure (argv: readonly string[], cwd: string): Promise<Measurement> {

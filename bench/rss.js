@@ -2,6 +2,8 @@
 // process's peak resident set size (getrusage maxrss, all threads, from the OS) in bytes and its
 // CPU time (user + system, all threads) in ms to the file named by BENCH_RSS_FILE, as JSON.
 // Worker threads do nothing; the main thread reports for the whole process.
+// Plain JavaScript, so that preloading it does not load the TypeScript stripper into the process it
+// measures (src/compile-cache.js).
 import { writeFileSync } from 'node:fs'
 import { isMainThread } from 'node:worker_threads'
 
