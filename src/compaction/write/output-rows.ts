@@ -1,107 +1,233 @@
-// Output rows waiting to be written: one columnar buffer, filled group by group by the aggregator
-// and emptied a file at a time by the writer. Carried columns are not copied here: each row keeps
-// where its group's first input row is (input and row number), and the writer reads them from the
-// inputs column by column. Nothing here keeps an input's batch alive.
+// Output rows waiting to be written: columnar blocks of BLOCK_ROWS rows, filled group by group by
+// the aggregator and emptied a file at a time by the writer. Carried columns are not copied here:
+// each row keeps where its group's first input row is (input and row number), and the writer reads
+// them from the inputs column by column. Nothing here keeps an input's batch alive.
+//
+// Blocks, not one growable array per column: rows are never copied as the buffer grows or as
+// written rows are dropped (a block goes once all its rows are written), and the memory is the
+// rows held, rounded up to a block, not up to the next power of two. A file of 753 168 rows
+// (bench `real-wide`) held 1 048 576 rows of arrays, and 1.5 times that while they were copied to
+// grow (BENCHMARKS.md "Output rows in blocks").
 import { ByteBuffer, copyBytes } from '../bytes.ts'
-import { ROLLUP_COLUMNS } from '../schema.ts'
+import { ROLLUP_COLUMNS, ROLLUP_COUNT } from '../schema.ts'
 import type { SketchAccumulator } from '../ddsketch.ts'
 
 const ROLLUPS = ROLLUP_COLUMNS.length
-const INITIAL_ROWS = 16_384
+const BLOCK_SHIFT = 15
+/** Rows per block: 32 768 rows of about 130 bytes each, besides their sketches. */
+export const BLOCK_ROWS = 1 << BLOCK_SHIFT
+const BLOCK_MASK = BLOCK_ROWS - 1
+/** The first block's capacity: a small compaction does not allocate a whole block. */
+const FIRST_ROWS = 4096
+/** The first block's sketch arena; later blocks start at the size the block before them took. */
+const FIRST_ARENA_BYTES = 1 << 16
 
-/** A growable columnar buffer of output rows. */
-export class OutputRows {
-  count = 0
-  names: string[] = new Array<string>(INITIAL_ROWS)
-  /** Every row's sketch (merged, rebuilt, or its input row's, copied) lives in one arena, in row order: row i's is sketchArena.bytes[sketchStart[i], sketchEnd[i]). */
-  readonly sketchArena = new ByteBuffer(1 << 20)
-  sketchStart = new Int32Array(INITIAL_ROWS)
-  sketchEnd = new Int32Array(INITIAL_ROWS)
-  private pendingSketch = -1
-  /** The first input row of each output row's group, for the carried columns: its input's index, and its row number there. */
-  sourceSegments = new Int32Array(INITIAL_ROWS)
-  sourceRows = new Int32Array(INITIAL_ROWS)
+/** BLOCK_ROWS rows (fewer while the first is still growing), column by column. */
+class Block {
+  names: string[]
+  /** Row j's sketch is arena.bytes[j === 0 ? 0 : sketchEnd[j - 1], sketchEnd[j]): rows' sketches are in row order. */
+  readonly arena: ByteBuffer
+  sketchEnd: Int32Array
+  /** The first input row of each row's group, for the carried columns: its input's index, and its row number there. */
+  sourceSegments: Int32Array
+  sourceRows: Int32Array
   /** chq_tid as [low, high] 32-bit words per row. */
-  tidWords = new Int32Array(2 * INITIAL_ROWS)
+  tidWords: Int32Array
   /** Bucket start in ms. */
-  buckets = new Float64Array(INITIAL_ROWS)
+  buckets: Float64Array
   /** One array per ROLLUP_COLUMNS slot. */
-  rollups: Float64Array[] = ROLLUP_COLUMNS.map(() => new Float64Array(INITIAL_ROWS))
+  rollups: Float64Array[]
 
-  /** Encodes a sketch for the next pushed row into the arena. */
-  encodeSketch (sketch: SketchAccumulator): void {
-    const arena = this.sketchArena
-    arena.ensure(sketch.encodedLength())
-    this.pendingSketch = arena.length
-    arena.length = sketch.encodeTo(arena.bytes, arena.length)
+  constructor (rows: number, arenaBytes: number) {
+    this.names = new Array<string>(rows)
+    this.arena = new ByteBuffer(arenaBytes)
+    this.sketchEnd = new Int32Array(rows)
+    this.sourceSegments = new Int32Array(rows)
+    this.sourceRows = new Int32Array(rows)
+    this.tidWords = new Int32Array(2 * rows)
+    this.buckets = new Float64Array(rows)
+    this.rollups = ROLLUP_COLUMNS.map(() => new Float64Array(rows))
   }
 
-  /** Copies an input row's sketch bytes, as they are, for the next pushed row. */
-  copySketch (data: Uint8Array, start: number, end: number): void {
-    const arena = this.sketchArena
-    arena.ensure(end - start)
-    this.pendingSketch = arena.length
-    arena.length = copyBytes(arena.bytes, arena.length, data, start, end)
+  get capacity (): number {
+    return this.buckets.length
   }
 
-  /** Appends a row with the sketch encoded or copied just before; its rollups are then written by index. Returns its index. */
-  push (name: string, tidWords: Int32Array, tidRow: number, bucket: number, segment: number, sourceRow: number): number {
-    const i = this.count
-    if (i === this.buckets.length) this.grow()
-    if (this.pendingSketch < 0) throw new Error('an output row without its sketch')
-    this.names[i] = name
-    this.sketchStart[i] = this.pendingSketch
-    this.sketchEnd[i] = this.sketchArena.length
-    this.pendingSketch = -1
-    this.sourceSegments[i] = segment
-    this.sourceRows[i] = sourceRow
-    this.tidWords[2 * i] = tidWords[2 * tidRow]
-    this.tidWords[2 * i + 1] = tidWords[2 * tidRow + 1]
-    this.buckets[i] = bucket
-    this.count = i + 1
-    return i
-  }
-
-  /** Removes rows [0, n) once written, moving the rest to the front. */
-  dropPrefix (n: number): void {
-    const rest = this.count - n
-    // the remaining rows' sketches are the arena's tail: move it to the front
-    const base = n < this.count ? this.sketchStart[n] : this.sketchArena.length
-    this.sketchArena.dropPrefix(base)
-    for (let i = n; i < this.count; i++) {
-      this.sketchStart[i] -= base
-      this.sketchEnd[i] -= base
-    }
-    this.sketchStart.copyWithin(0, n, this.count)
-    this.sketchEnd.copyWithin(0, n, this.count)
-    moveToFront(this.names, n, this.count)
-    this.sourceSegments.copyWithin(0, n, this.count)
-    this.sourceRows.copyWithin(0, n, this.count)
-    this.tidWords.copyWithin(0, 2 * n, 2 * this.count)
-    this.buckets.copyWithin(0, n, this.count)
-    for (const column of this.rollups) column.copyWithin(0, n, this.count)
-    this.count = rest
-  }
-
-  private grow (): void {
-    const capacity = this.buckets.length * 2
-    this.names.length = capacity
-    this.sourceSegments = resized(this.sourceSegments, capacity)
-    this.sourceRows = resized(this.sourceRows, capacity)
-    this.sketchStart = resized(this.sketchStart, capacity)
-    this.sketchEnd = resized(this.sketchEnd, capacity)
-    this.tidWords = resized(this.tidWords, 2 * capacity)
-    this.buckets = resized(this.buckets, capacity)
-    for (let r = 0; r < ROLLUPS; r++) this.rollups[r] = resized(this.rollups[r], capacity)
+  /** Grows a block that holds fewer than BLOCK_ROWS rows to twice its capacity (at most BLOCK_ROWS). */
+  grow (): void {
+    const rows = Math.min(BLOCK_ROWS, 2 * this.capacity)
+    this.names.length = rows
+    this.sketchEnd = resized(this.sketchEnd, rows)
+    this.sourceSegments = resized(this.sourceSegments, rows)
+    this.sourceRows = resized(this.sourceRows, rows)
+    this.tidWords = resized(this.tidWords, 2 * rows)
+    this.buckets = resized(this.buckets, rows)
+    for (let r = 0; r < ROLLUPS; r++) this.rollups[r] = resized(this.rollups[r], rows)
   }
 }
 
 /**
- * Array.prototype.copyWithin(0, from, end) for a plain array, as a loop: V8's builtin takes the
- * generic path on object arrays, about ten times slower (it was 4 % of a compaction's main thread).
+ * The output rows buffered, numbered from 0 (the oldest not yet dropped). Rows are appended by
+ * push (after their sketch), their rollups set through `rollups` and the index push returns, and
+ * read back by index or by ranges.
  */
-function moveToFront<T> (a: T[], from: number, end: number): void {
-  for (let i = from; i < end; i++) a[i - from] = a[i]
+export class OutputRows {
+  count = 0
+  private blocks: Block[] = [new Block(FIRST_ROWS, FIRST_ARENA_BYTES)]
+  /** Row 0's place in blocks[0]. */
+  private first = 0
+  /** Whether a sketch was encoded or copied for the next row. */
+  private pendingSketch = false
+  /** The rollup arrays of the block the last pushed row is in: `rollups[r][i]` for the i push returned. */
+  rollups: Float64Array[] = this.blocks[0].rollups
+
+  /** Encodes a sketch for the next pushed row. */
+  encodeSketch (sketch: SketchAccumulator): void {
+    const arena = this.tail().arena
+    arena.ensure(sketch.encodedLength())
+    arena.length = sketch.encodeTo(arena.bytes, arena.length)
+    this.pendingSketch = true
+  }
+
+  /** Copies an input row's sketch bytes, as they are, for the next pushed row. */
+  copySketch (data: Uint8Array, start: number, end: number): void {
+    const arena = this.tail().arena
+    arena.ensure(end - start)
+    arena.length = copyBytes(arena.bytes, arena.length, data, start, end)
+    this.pendingSketch = true
+  }
+
+  /**
+   * Appends a row with the sketch encoded or copied just before. Returns its place in `rollups`,
+   * which now are its block's: its rollups are written there, before the next push.
+   */
+  push (name: string, tidWords: Int32Array, tidRow: number, bucket: number, segment: number, sourceRow: number): number {
+    if (!this.pendingSketch) throw new Error('an output row without its sketch')
+    this.pendingSketch = false
+    const block = this.tail()
+    const j = (this.first + this.count) & BLOCK_MASK
+    block.names[j] = name
+    block.sketchEnd[j] = block.arena.length
+    block.sourceSegments[j] = segment
+    block.sourceRows[j] = sourceRow
+    block.tidWords[2 * j] = tidWords[2 * tidRow]
+    block.tidWords[2 * j + 1] = tidWords[2 * tidRow + 1]
+    block.buckets[j] = bucket
+    this.rollups = block.rollups
+    this.count++
+    return j
+  }
+
+  /** Row i's metric name. */
+  name (i: number): string {
+    const p = this.first + i
+    return this.blocks[p >>> BLOCK_SHIFT].names[p & BLOCK_MASK]
+  }
+
+  /** Row i's bucket start in ms. */
+  bucket (i: number): number {
+    const p = this.first + i
+    return this.blocks[p >>> BLOCK_SHIFT].buckets[p & BLOCK_MASK]
+  }
+
+  /** Row i's rollup count. */
+  rollupCount (i: number): number {
+    const p = this.first + i
+    return this.blocks[p >>> BLOCK_SHIFT].rollups[ROLLUP_COUNT][p & BLOCK_MASK]
+  }
+
+  /** The input row i's group began with: its input's index. */
+  sourceSegment (i: number): number {
+    const p = this.first + i
+    return this.blocks[p >>> BLOCK_SHIFT].sourceSegments[p & BLOCK_MASK]
+  }
+
+  /** The input row i's group began with: its row number there. */
+  sourceRow (i: number): number {
+    const p = this.first + i
+    return this.blocks[p >>> BLOCK_SHIFT].sourceRows[p & BLOCK_MASK]
+  }
+
+  /** The length in bytes of row i's sketch. */
+  sketchLength (i: number): number {
+    const p = this.first + i
+    const block = this.blocks[p >>> BLOCK_SHIFT]
+    const j = p & BLOCK_MASK
+    return block.sketchEnd[j] - (j === 0 ? 0 : block.sketchEnd[j - 1])
+  }
+
+  /** Rows [s, s + n) of rollup slot r, copied. */
+  rollupColumn (r: number, s: number, n: number): Float64Array {
+    const out = new Float64Array(n)
+    this.ranges(s, n, (block, j, k, at) => out.set(block.rollups[r].subarray(j, j + k), at))
+    return out
+  }
+
+  /** Rows [s, s + n) of the bucket starts, copied. */
+  bucketColumn (s: number, n: number): Float64Array {
+    const out = new Float64Array(n)
+    this.ranges(s, n, (block, j, k, at) => out.set(block.buckets.subarray(j, j + k), at))
+    return out
+  }
+
+  /** Rows [s, s + n) of chq_tid, copied. */
+  tidColumn (s: number, n: number): BigInt64Array {
+    const words = new Int32Array(2 * n)
+    this.ranges(s, n, (block, j, k, at) => words.set(block.tidWords.subarray(2 * j, 2 * (j + k)), 2 * at))
+    return new BigInt64Array(words.buffer)
+  }
+
+  /** Rows [s, s + n) of the sketches, copied into one buffer: row i's is data[offsets[i], offsets[i + 1]). */
+  sketchColumn (s: number, n: number): { data: Uint8Array, offsets: Int32Array } {
+    const offsets = new Int32Array(n + 1)
+    this.ranges(s, n, (block, j, k, at) => {
+      const base = (j === 0 ? 0 : block.sketchEnd[j - 1]) - offsets[at]
+      for (let i = 0; i < k; i++) offsets[at + i + 1] = block.sketchEnd[j + i] - base
+    })
+    const data = new Uint8Array(offsets[n])
+    this.ranges(s, n, (block, j, k, at) => {
+      const start = j === 0 ? 0 : block.sketchEnd[j - 1]
+      data.set(block.arena.bytes.subarray(start, block.sketchEnd[j + k - 1]), offsets[at])
+    })
+    return { data, offsets }
+  }
+
+  /** Removes rows [0, n) once written: the blocks they filled go. */
+  dropPrefix (n: number): void {
+    if (n < 0 || n > this.count) throw new Error(`dropping ${n} of ${this.count} output rows`)
+    this.first += n
+    this.count -= n
+    const whole = Math.min(this.first >>> BLOCK_SHIFT, this.blocks.length - 1)
+    if (whole > 0) {
+      this.blocks = this.blocks.slice(whole)
+      this.first -= whole << BLOCK_SHIFT
+    }
+  }
+
+  /** Calls f for each block's part of rows [s, s + n): the block, the part's first row in it, its length, and its place in the range. */
+  private ranges (s: number, n: number, f: (block: Block, j: number, k: number, at: number) => void): void {
+    if (s < 0 || n < 0 || s + n > this.count) throw new Error(`output rows [${s}, ${s + n}) of ${this.count}`)
+    for (let at = 0; at < n;) {
+      const p = this.first + s + at
+      const j = p & BLOCK_MASK
+      const k = Math.min(n - at, BLOCK_ROWS - j)
+      f(this.blocks[p >>> BLOCK_SHIFT], j, k, at)
+      at += k
+    }
+  }
+
+  /** The block the next row goes in: grown, or a new one after a full block. */
+  private tail (): Block {
+    const p = this.first + this.count
+    const b = p >>> BLOCK_SHIFT
+    if (b === this.blocks.length) {
+      const previous = this.blocks[b - 1]
+      this.blocks.push(new Block(BLOCK_ROWS, Math.max(FIRST_ARENA_BYTES, previous.arena.length)))
+    }
+    const block = this.blocks[b]
+    if ((p & BLOCK_MASK) === block.capacity) block.grow()
+    return block
+  }
 }
 
 function resized<T extends Int32Array | Float64Array> (a: T, capacity: number): T {

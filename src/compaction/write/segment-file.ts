@@ -126,7 +126,7 @@ function seriesTypes (rows: OutputRows, s: number, n: number, typeColumn: Column
   const types: number[] = []
   let last: string | null = null
   for (let i = 0; i < n; i++) {
-    const name = rows.names[s + i]
+    const name = rows.name(s + i)
     if (name === last) continue
     last = name
     const type = gatheredValue(typeColumn, i)
@@ -259,10 +259,10 @@ function describeRows (rows: OutputRows, s: number, n: number, seriesTypes: read
   let hi = -Infinity
   const names: string[] = []
   for (let i = 0; i < n; i++) {
-    const bucket = rows.buckets[s + i]
+    const bucket = rows.bucket(s + i)
     if (bucket < lo) lo = bucket
     if (bucket > hi) hi = bucket
-    const name = rows.names[s + i]
+    const name = rows.name(s + i)
     if (names.length === 0 || names[names.length - 1] !== name) names.push(name)
   }
   const types = seriesTypes ?? names.map(() => 0)
@@ -292,13 +292,13 @@ function gatheredValue (c: ColumnValues, i: number): unknown {
 async function gather (rows: OutputRows, s: number, n: number, column: OutputColumn, table: SourceTable, carried: CarriedSource): Promise<ColumnValues> {
   switch (column.name) {
     case METRIC_NAME: return gatherNames(rows, s, n)
-    case TID: return { kind: 'int64', values: new BigInt64Array(rows.tidWords.slice(2 * s, 2 * (s + n)).buffer) }
-    case TIMESTAMP: return { kind: 'int64', values: int64Column(rows.buckets.subarray(s, s + n), n, 1) }
-    case TSNS: return { kind: 'int64', values: int64Column(rows.buckets.subarray(s, s + n), n, 1_000_000) }
+    case TID: return { kind: 'int64', values: rows.tidColumn(s, n) }
+    case TIMESTAMP: return { kind: 'int64', values: int64Column(rows.bucketColumn(s, n), n, 1) }
+    case TSNS: return { kind: 'int64', values: int64Column(rows.bucketColumn(s, n), n, 1_000_000) }
     case SKETCH: return gatherSketches(rows, s, n)
   }
   const rollup = (ROLLUP_COLUMNS as readonly string[]).indexOf(column.name)
-  if (rollup >= 0) return { kind: 'double', values: rows.rollups[rollup].slice(s, s + n) }
+  if (rollup >= 0) return { kind: 'double', values: rows.rollupColumn(rollup, s, n) }
   return await gatherCarried(rows, s, n, column, table, carried)
 }
 
@@ -308,7 +308,7 @@ function gatherNames (rows: OutputRows, s: number, n: number): ColumnValues {
   const indices = new Int32Array(n)
   let last: string | null = null
   for (let i = 0; i < n; i++) {
-    const name = rows.names[s + i]
+    const name = rows.name(s + i)
     if (name !== last) {
       dictionary.push(name)
       last = name
@@ -318,15 +318,9 @@ function gatherNames (rows: OutputRows, s: number, n: number): ColumnValues {
   return { kind: 'dict', dictionary, indices }
 }
 
-/** Each row's sketch, from the arena (rows' sketches are there in row order), into one buffer. */
+/** Each row's sketch, copied from the output rows into one buffer. */
 function gatherSketches (rows: OutputRows, s: number, n: number): ColumnValues {
-  const offsets = new Int32Array(n + 1)
-  const base = rows.sketchStart[s]
-  for (let i = 0; i < n; i++) {
-    if (rows.sketchStart[s + i] !== offsets[i] + base) throw new Error('output rows\' sketches out of order')
-    offsets[i + 1] = rows.sketchEnd[s + i] - base
-  }
-  const data = rows.sketchArena.bytes.slice(base, base + offsets[n])
+  const { data, offsets } = rows.sketchColumn(s, n)
   return { kind: 'bytes', data, offsets, valid: new Uint8Array(n).fill(1) }
 }
 
@@ -361,8 +355,8 @@ function sourceTable (rows: OutputRows, s: number, n: number): SourceTable {
   const last: number[] = []
   const ids = new Int32Array(n)
   for (let i = 0; i < n; i++) {
-    const id = intern(numbers, segments, rows.sourceSegments[s + i])
-    const r = rows.sourceRows[s + i]
+    const id = intern(numbers, segments, rows.sourceSegment(s + i))
+    const r = rows.sourceRow(s + i)
     if (id === first.length) {
       first.push(r)
       last.push(r)
@@ -373,7 +367,7 @@ function sourceTable (rows: OutputRows, s: number, n: number): SourceTable {
     ids[i] = id
   }
   const local = new Int32Array(n)
-  for (let i = 0; i < n; i++) local[i] = rows.sourceRows[s + i] - first[ids[i]]
+  for (let i = 0; i < n; i++) local[i] = rows.sourceRow(s + i) - first[ids[i]]
   return { segments, first, last, ids, local }
 }
 
@@ -404,7 +398,7 @@ function gatherFrom (rows: OutputRows, s: number, n: number, column: OutputColum
   let at = table.local
   if (bases.some((base, id) => base !== table.first[id])) {
     at = new Int32Array(n)
-    for (let i = 0; i < n; i++) at[i] = rows.sourceRows[s + i] - bases[table.ids[i]]
+    for (let i = 0; i < n; i++) at[i] = rows.sourceRow(s + i) - bases[table.ids[i]]
   }
   const direct = sources.every(c => c === undefined || (c.type === column.type && DIRECT_KINDS[column.type] === c.column.kind))
   if (direct) {

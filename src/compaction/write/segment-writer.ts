@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { FileWriters } from './file-writers.ts'
 import { OutputRows } from './output-rows.ts'
 import { prepareSegmentFile, rowGroupRows, segmentFileName, type CarriedSource, type OutputColumn, type PreparedFile, type SegmentMeta, type WrittenFile } from './segment-file.ts'
-import { METRIC_NAME, ROLLUP_COLUMNS, ROLLUP_COUNT, SKETCH, TID, TIMESTAMP, TSNS } from '../schema.ts'
+import { METRIC_NAME, ROLLUP_COLUMNS, SKETCH, TID, TIMESTAMP, TSNS } from '../schema.ts'
 
 export interface SegmentWriterOptions {
   /** Directory the output files are written to. */
@@ -196,14 +196,13 @@ export class SegmentWriter {
     let sketchBytes = j === 0 ? 0 : raw[base + SKETCHES]
     let seriesBytes = (j === 0 ? 0 : raw[base + SERIES]) + 8
     let carriedBytes = j === 0 ? 0 : raw[base + CARRIED]
-    const name = rows.names[start]
+    const name = rows.name(start)
     if (name !== this.lastName) seriesBytes += name.length
     this.lastName = name
-    carriedBytes += this.options.inputs.carriedColumns(rows.sourceSegments[start], rows.sourceRows[start])
-    const counts = rows.rollups[ROLLUP_COUNT]
+    carriedBytes += this.options.inputs.carriedColumns(rows.sourceSegment(start), rows.sourceRow(start))
     for (let i = start; i < end; i++) {
-      rowBytes += counts[i] === 1 ? SINGLE_ROW_RAW : ROW_RAW
-      sketchBytes += Math.max(1, rows.sketchEnd[i] - rows.sketchStart[i] - SKETCH_HEADER_BYTES)
+      rowBytes += rows.rollupCount(i) === 1 ? SINGLE_ROW_RAW : ROW_RAW
+      sketchBytes += Math.max(1, rows.sketchLength(i) - SKETCH_HEADER_BYTES)
     }
     this.scanned = end
     this.seriesEnds.push(end)

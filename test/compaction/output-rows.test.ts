@@ -1,0 +1,90 @@
+// OutputRows keeps rows in blocks: what is pushed reads back the same by index and by range,
+// across block boundaries, while the first block grows, and after any prefix is dropped (the
+// writer drops a file's rows once it is accepted and goes on appending).
+import t, { type Test } from 'tap'
+import { BLOCK_ROWS, OutputRows } from '../../src/compaction/write/output-rows.ts'
+import { ROLLUP_COLUMNS, ROLLUP_COUNT } from '../../src/compaction/schema.ts'
+import { Prng } from '../../bench/prng.ts'
+
+/** What row k holds: every field a function of k, the sketch k % 23 + 1 bytes of k. */
+const expected = (k: number) => ({
+  name: `m${k >> 10}`,
+  bucket: 1_700_000_000_000 + 10_000 * k,
+  segment: k % 17,
+  row: 3 * k,
+  tid: BigInt(k) * 0x1_0000_0001n - 7n,
+  sketch: Uint8Array.from({ length: k % 23 + 1 }, (_, i) => (k + i) & 0xff),
+  rollup: (r: number) => r === ROLLUP_COUNT ? 1 + (k % 3) : k + r / 16,
+})
+
+function push (rows: OutputRows, k: number): void {
+  const e = expected(k)
+  rows.copySketch(e.sketch, 0, e.sketch.length)
+  const tid = new BigInt64Array([e.tid])
+  const j = rows.push(e.name, new Int32Array(tid.buffer), 0, e.bucket, e.segment, e.row)
+  for (let r = 0; r < ROLLUP_COLUMNS.length; r++) rows.rollups[r][j] = e.rollup(r)
+}
+
+/** Checks rows [s, s + n) of the buffer, whose row 0 is pushed row `base`, by index and by range. */
+function check (t: Test, rows: OutputRows, base: number, s: number, n: number): void {
+  const bad: string[] = []
+  const buckets = rows.bucketColumn(s, n)
+  const tids = rows.tidColumn(s, n)
+  const counts = rows.rollupColumn(ROLLUP_COUNT, s, n)
+  const last = rows.rollupColumn(ROLLUP_COLUMNS.length - 1, s, n)
+  const { data, offsets } = rows.sketchColumn(s, n)
+  for (let i = 0; i < n && bad.length < 5; i++) {
+    const e = expected(base + s + i)
+    const sketch = data.subarray(offsets[i], offsets[i + 1])
+    if (rows.name(s + i) !== e.name) bad.push(`name of ${s + i}`)
+    if (rows.bucket(s + i) !== e.bucket || buckets[i] !== e.bucket) bad.push(`bucket of ${s + i}`)
+    if (rows.sourceSegment(s + i) !== e.segment || rows.sourceRow(s + i) !== e.row) bad.push(`source of ${s + i}`)
+    if (tids[i] !== e.tid) bad.push(`tid of ${s + i}`)
+    if (rows.rollupCount(s + i) !== e.rollup(ROLLUP_COUNT) || counts[i] !== e.rollup(ROLLUP_COUNT)) bad.push(`count of ${s + i}`)
+    if (last[i] !== e.rollup(ROLLUP_COLUMNS.length - 1)) bad.push(`last rollup of ${s + i}`)
+    if (rows.sketchLength(s + i) !== e.sketch.length || Buffer.compare(sketch, e.sketch) !== 0) bad.push(`sketch of ${s + i}`)
+  }
+  t.same(bad, [], `rows [${s}, ${s + n}) of ${rows.count} read back`)
+}
+
+t.test('rows read back by index and by range across blocks, while the first block grows', async t => {
+  const rows = new OutputRows()
+  const total = 2 * BLOCK_ROWS + 1234
+  for (let k = 0; k < total; k++) {
+    push(rows, k)
+    if (k === 100) check(t, rows, 0, 0, 101) // the first block, still small
+  }
+  t.equal(rows.count, total)
+  check(t, rows, 0, 0, total)
+  check(t, rows, 0, BLOCK_ROWS - 5, 10) // a range over a block boundary
+  check(t, rows, 0, BLOCK_ROWS, 1) // a block's first row alone
+  check(t, rows, 0, total - 1, 1)
+  t.throws(() => rows.bucketColumn(total - 1, 2), /output rows/, 'a range past the rows is refused')
+})
+
+t.test('dropping prefixes, then appending, keeps every row that is left, wherever the cuts fall', async t => {
+  const random = new Prng(15)
+  const rows = new OutputRows()
+  let pushed = 0
+  let dropped = 0
+  for (let round = 0; round < 12; round++) {
+    const more = Math.floor(random.next() * 1.5 * BLOCK_ROWS)
+    for (let k = 0; k < more; k++) push(rows, pushed++)
+    // a cut anywhere: at 0, inside a block, on a boundary, or everything
+    const choices = [0, rows.count, Math.floor(random.next() * rows.count), BLOCK_ROWS - ((dropped) & (BLOCK_ROWS - 1))]
+    const cut = Math.min(rows.count, choices[round % choices.length])
+    rows.dropPrefix(cut)
+    dropped += cut
+    t.equal(rows.count, pushed - dropped, `round ${round}: ${rows.count} rows left`)
+    if (rows.count > 0) {
+      check(t, rows, dropped, 0, rows.count)
+      check(t, rows, dropped, Math.floor(rows.count / 2), Math.ceil(rows.count / 2))
+    }
+  }
+  t.throws(() => rows.dropPrefix(rows.count + 1), /dropping/, 'dropping more rows than there are is refused')
+})
+
+t.test('a row pushed without its sketch is refused', async t => {
+  const rows = new OutputRows()
+  t.throws(() => rows.push('m', new Int32Array(2), 0, 0, 0, 0), /without its sketch/)
+})
