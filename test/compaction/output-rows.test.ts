@@ -3,10 +3,15 @@
 // writer drops a file's rows once it is accepted and goes on appending).
 import t, { type Test } from 'tap'
 import { BLOCK_ROWS, OutputRows } from '../../src/compaction/write/output-rows.ts'
-import { ROLLUP_COLUMNS, ROLLUP_COUNT } from '../../src/compaction/schema.ts'
+import { ROLLUP_COLUMNS, ROLLUP_COUNT, ROLLUP_SUM } from '../../src/compaction/schema.ts'
 import { Prng } from '../../bench/prng.ts'
 
-/** What row k holds: every field a function of k, the sketch k % 23 + 1 bytes of k. */
+/**
+ * What row k holds: every field a function of k, the sketch k % 23 + 1 bytes of k. Rollups: two
+ * rows in three are a single point (count 1, every statistic k), kept as one value; the others
+ * are not, and keep all eleven: counts of 2, a count of 1 with one percentile apart, and a count
+ * of 1 whose sum is -0 and its other statistics 0 (the same number, not the same bytes).
+ */
 const expected = (k: number) => ({
   name: `m${k >> 10}`,
   bucket: 1_700_000_000_000 + 10_000 * k,
@@ -14,15 +19,20 @@ const expected = (k: number) => ({
   row: 3 * k,
   tid: BigInt(k) * 0x1_0000_0001n - 7n,
   sketch: Uint8Array.from({ length: k % 23 + 1 }, (_, i) => (k + i) & 0xff),
-  rollup: (r: number) => r === ROLLUP_COUNT ? 1 + (k % 3) : k + r / 16,
+  rollup: (r: number) => {
+    if (r === ROLLUP_COUNT) return k % 3 === 2 && k % 5 !== 0 ? 2 : 1
+    if (k % 3 !== 2) return k
+    if (k % 5 !== 0) return k + r / 16
+    if (k % 10 === 0) return r === ROLLUP_SUM ? -0 : 0
+    return r === ROLLUP_COLUMNS.length - 1 ? k + 0.5 : k
+  },
 })
 
 function push (rows: OutputRows, k: number): void {
   const e = expected(k)
   rows.copySketch(e.sketch, 0, e.sketch.length)
   const tid = new BigInt64Array([e.tid])
-  const j = rows.push(e.name, new Int32Array(tid.buffer), 0, e.bucket, e.segment, e.row)
-  for (let r = 0; r < ROLLUP_COLUMNS.length; r++) rows.rollups[r][j] = e.rollup(r)
+  rows.push(e.name, new Int32Array(tid.buffer), 0, e.bucket, e.segment, e.row, Float64Array.from(ROLLUP_COLUMNS, (_, r) => e.rollup(r)))
 }
 
 /** Checks rows [s, s + n) of the buffer, whose row 0 is pushed row `base`, by index and by range. */
@@ -30,8 +40,7 @@ function check (t: Test, rows: OutputRows, base: number, s: number, n: number): 
   const bad: string[] = []
   const buckets = rows.bucketColumn(s, n)
   const tids = rows.tidColumn(s, n)
-  const counts = rows.rollupColumn(ROLLUP_COUNT, s, n)
-  const last = rows.rollupColumn(ROLLUP_COLUMNS.length - 1, s, n)
+  const rollups = ROLLUP_COLUMNS.map((_, r) => rows.rollupColumn(r, s, n))
   const { data, offsets } = rows.sketchColumn(s, n)
   for (let i = 0; i < n && bad.length < 5; i++) {
     const e = expected(base + s + i)
@@ -40,8 +49,8 @@ function check (t: Test, rows: OutputRows, base: number, s: number, n: number): 
     if (rows.bucket(s + i) !== e.bucket || buckets[i] !== e.bucket) bad.push(`bucket of ${s + i}`)
     if (rows.sourceSegment(s + i) !== e.segment || rows.sourceRow(s + i) !== e.row) bad.push(`source of ${s + i}`)
     if (tids[i] !== e.tid) bad.push(`tid of ${s + i}`)
-    if (rows.rollupCount(s + i) !== e.rollup(ROLLUP_COUNT) || counts[i] !== e.rollup(ROLLUP_COUNT)) bad.push(`count of ${s + i}`)
-    if (last[i] !== e.rollup(ROLLUP_COLUMNS.length - 1)) bad.push(`last rollup of ${s + i}`)
+    if (rows.rollupCount(s + i) !== e.rollup(ROLLUP_COUNT)) bad.push(`count of ${s + i}`)
+    for (let r = 0; r < rollups.length; r++) if (!Object.is(rollups[r][i], e.rollup(r))) bad.push(`rollup ${r} of ${s + i}`)
     if (rows.sketchLength(s + i) !== e.sketch.length || Buffer.compare(sketch, e.sketch) !== 0) bad.push(`sketch of ${s + i}`)
   }
   t.same(bad, [], `rows [${s}, ${s + n}) of ${rows.count} read back`)
@@ -86,5 +95,5 @@ t.test('dropping prefixes, then appending, keeps every row that is left, whereve
 
 t.test('a row pushed without its sketch is refused', async t => {
   const rows = new OutputRows()
-  t.throws(() => rows.push('m', new Int32Array(2), 0, 0, 0, 0), /without its sketch/)
+  t.throws(() => rows.push('m', new Int32Array(2), 0, 0, 0, 0, new Float64Array(ROLLUP_COLUMNS.length)), /without its sketch/)
 })

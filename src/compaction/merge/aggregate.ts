@@ -30,6 +30,8 @@ export class Aggregator {
   private readonly scratch = new SketchAccumulator()
   private readonly memberStats = new Float64Array(ROLLUPS)
   private readonly rollupScratch = new Float64Array(ROLLUPS)
+  /** The rollups of the output row being closed, in ROLLUP_COLUMNS order. */
+  private readonly rowRollups = new Float64Array(ROLLUPS)
 
   // The open group: its first row, bucket and exact statistics so far.
   private first: Batch | null = null
@@ -146,37 +148,35 @@ export class Aggregator {
     const row = this.firstRow
     const rebuilt = batch.sketchOffsets[row + 1] === batch.sketchOffsets[row]
     const out = this.out
+    const r = this.rowRollups
     if (this.members > 1) {
       out.encodeSketch(this.merged)
-      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, batch.segment, batch.start + row)
-      const r = out.rollups
-      r[ROLLUP_COUNT][i] = this.count
-      r[ROLLUP_SUM][i] = this.sum
-      r[ROLLUP_AVG][i] = this.sum / this.count
-      r[ROLLUP_MIN][i] = this.min
-      r[ROLLUP_MAX][i] = this.max
-      for (let p = 0; p < PERCENTILES.length; p++) r[ROLLUP_FIRST_PERCENTILE + p][i] = this.merged.quantile(PERCENTILES[p])
+      r[ROLLUP_COUNT] = this.count
+      r[ROLLUP_SUM] = this.sum
+      r[ROLLUP_AVG] = this.sum / this.count
+      r[ROLLUP_MIN] = this.min
+      r[ROLLUP_MAX] = this.max
+      for (let p = 0; p < PERCENTILES.length; p++) r[ROLLUP_FIRST_PERCENTILE + p] = this.merged.quantile(PERCENTILES[p])
     } else if (rebuilt) {
       const v = batch.rollups[ROLLUP_SUM][row]
       this.scratch.reset()
       this.scratch.addValue(v)
       out.encodeSketch(this.scratch)
-      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, batch.segment, batch.start + row)
-      for (let r = 0; r < ROLLUPS; r++) out.rollups[r][i] = v
-      out.rollups[ROLLUP_COUNT][i] = 1
+      r.fill(v)
+      r[ROLLUP_COUNT] = 1
     } else {
       out.copySketch(batch.sketchData, batch.sketchOffsets[row], batch.sketchOffsets[row + 1])
-      const i = out.push(batch.names[row]!, batch.tidWords, row, this.bucket, batch.segment, batch.start + row)
       let computed = false
-      for (let r = 0; r < ROLLUPS; r++) {
-        if (batch.rollupPresent[r][row] === 1) out.rollups[r][i] = batch.rollups[r][row]
+      for (let k = 0; k < ROLLUPS; k++) {
+        if (batch.rollupPresent[k][row] === 1) r[k] = batch.rollups[k][row]
         else {
           if (!computed) this.rollupsFromSketch(batch, row)
           computed = true
-          out.rollups[r][i] = this.rollupScratch[r]
+          r[k] = this.rollupScratch[k]
         }
       }
     }
+    out.push(batch.names[row]!, batch.tidWords, row, this.bucket, batch.segment, batch.start + row, r)
     this.first = null
   }
 }

@@ -7,14 +7,21 @@
 // written rows are dropped (a block goes once all its rows are written), and the memory is the
 // rows held, rounded up to a block, not up to the next power of two. A file of 753 168 rows
 // (bench `real-wide`) held 1 048 576 rows of arrays, and 1.5 times that while they were copied to
-// grow (BENCHMARKS.md "Output rows in blocks").
+// grow.
+//
+// A row's eleven rollups take 88 bytes, most of a row; but a row of count 1 whose statistics are
+// all its one value (a single point: 93 % of `real-wide`'s output rows, 71 % of `wide`'s) keeps
+// that value alone, and only the others keep all eleven, in their block's side table
+// (BENCHMARKS.md "Output rows in blocks").
 import { ByteBuffer, copyBytes } from '../bytes.ts'
-import { ROLLUP_COLUMNS, ROLLUP_COUNT } from '../schema.ts'
+import { ROLLUP_COLUMNS, ROLLUP_COUNT, ROLLUP_SUM } from '../schema.ts'
 import type { SketchAccumulator } from '../ddsketch.ts'
 
 const ROLLUPS = ROLLUP_COLUMNS.length
+/** `full` of a row whose rollups are all its one value, of count 1. */
+const SINGLE = -1
 const BLOCK_SHIFT = 15
-/** Rows per block: 32 768 rows of about 130 bytes each, besides their sketches. */
+/** Rows per block: 32 768 rows of 48 bytes each, besides their sketches and the side table's 88 bytes a row. */
 export const BLOCK_ROWS = 1 << BLOCK_SHIFT
 const BLOCK_MASK = BLOCK_ROWS - 1
 /** The first block's capacity: a small compaction does not allocate a whole block. */
@@ -35,10 +42,14 @@ class Block {
   tidWords: Int32Array
   /** Bucket start in ms. */
   buckets: Float64Array
-  /** One array per ROLLUP_COLUMNS slot. */
-  rollups: Float64Array[]
+  /** Per row: where its rollups are in `side` (ROLLUPS values from ROLLUPS x full[j]), or SINGLE: count 1, every other rollup single[j]. */
+  full: Int32Array
+  single: Float64Array
+  /** The rollups of the rows that are not SINGLE, ROLLUPS values each, in row order. */
+  side: Float64Array
+  sideRows = 0
 
-  constructor (rows: number, arenaBytes: number) {
+  constructor (rows: number, arenaBytes: number, sideRows: number) {
     this.names = new Array<string>(rows)
     this.arena = new ByteBuffer(arenaBytes)
     this.sketchEnd = new Int32Array(rows)
@@ -46,7 +57,35 @@ class Block {
     this.sourceRows = new Int32Array(rows)
     this.tidWords = new Int32Array(2 * rows)
     this.buckets = new Float64Array(rows)
-    this.rollups = ROLLUP_COLUMNS.map(() => new Float64Array(rows))
+    this.full = new Int32Array(rows)
+    this.single = new Float64Array(rows)
+    this.side = new Float64Array(ROLLUPS * Math.max(1, sideRows))
+  }
+
+  /** Row j's rollup slot r. */
+  rollup (j: number, r: number): number {
+    const at = this.full[j]
+    if (at === SINGLE) return r === ROLLUP_COUNT ? 1 : this.single[j]
+    return this.side[ROLLUPS * at + r]
+  }
+
+  /** Stores row j's rollups: its value alone when they are a single point's, else all of them in `side`. */
+  setRollups (j: number, rollups: Float64Array): void {
+    const v = rollups[ROLLUP_SUM]
+    let single = rollups[ROLLUP_COUNT] === 1
+    for (let r = 0; r < ROLLUPS && single; r++) single = r === ROLLUP_COUNT || Object.is(rollups[r], v)
+    if (single) {
+      this.full[j] = SINGLE
+      this.single[j] = v
+      return
+    }
+    if (ROLLUPS * (this.sideRows + 1) > this.side.length) {
+      const side = new Float64Array(2 * this.side.length)
+      side.set(this.side)
+      this.side = side
+    }
+    this.side.set(rollups, ROLLUPS * this.sideRows)
+    this.full[j] = this.sideRows++
   }
 
   get capacity (): number {
@@ -62,24 +101,22 @@ class Block {
     this.sourceRows = resized(this.sourceRows, rows)
     this.tidWords = resized(this.tidWords, 2 * rows)
     this.buckets = resized(this.buckets, rows)
-    for (let r = 0; r < ROLLUPS; r++) this.rollups[r] = resized(this.rollups[r], rows)
+    this.full = resized(this.full, rows)
+    this.single = resized(this.single, rows)
   }
 }
 
 /**
  * The output rows buffered, numbered from 0 (the oldest not yet dropped). Rows are appended by
- * push (after their sketch), their rollups set through `rollups` and the index push returns, and
- * read back by index or by ranges.
+ * push (after their sketch), and read back by index or by ranges.
  */
 export class OutputRows {
   count = 0
-  private blocks: Block[] = [new Block(FIRST_ROWS, FIRST_ARENA_BYTES)]
+  private blocks: Block[] = [new Block(FIRST_ROWS, FIRST_ARENA_BYTES, FIRST_ROWS / 8)]
   /** Row 0's place in blocks[0]. */
   private first = 0
   /** Whether a sketch was encoded or copied for the next row. */
   private pendingSketch = false
-  /** The rollup arrays of the block the last pushed row is in: `rollups[r][i]` for the i push returned. */
-  rollups: Float64Array[] = this.blocks[0].rollups
 
   /** Encodes a sketch for the next pushed row. */
   encodeSketch (sketch: SketchAccumulator): void {
@@ -97,11 +134,8 @@ export class OutputRows {
     this.pendingSketch = true
   }
 
-  /**
-   * Appends a row with the sketch encoded or copied just before. Returns its place in `rollups`,
-   * which now are its block's: its rollups are written there, before the next push.
-   */
-  push (name: string, tidWords: Int32Array, tidRow: number, bucket: number, segment: number, sourceRow: number): number {
+  /** Appends a row with the sketch encoded or copied just before, and its rollups in ROLLUP_COLUMNS order. */
+  push (name: string, tidWords: Int32Array, tidRow: number, bucket: number, segment: number, sourceRow: number, rollups: Float64Array): void {
     if (!this.pendingSketch) throw new Error('an output row without its sketch')
     this.pendingSketch = false
     const block = this.tail()
@@ -113,9 +147,8 @@ export class OutputRows {
     block.tidWords[2 * j] = tidWords[2 * tidRow]
     block.tidWords[2 * j + 1] = tidWords[2 * tidRow + 1]
     block.buckets[j] = bucket
-    this.rollups = block.rollups
+    block.setRollups(j, rollups)
     this.count++
-    return j
   }
 
   /** Row i's metric name. */
@@ -133,7 +166,7 @@ export class OutputRows {
   /** Row i's rollup count. */
   rollupCount (i: number): number {
     const p = this.first + i
-    return this.blocks[p >>> BLOCK_SHIFT].rollups[ROLLUP_COUNT][p & BLOCK_MASK]
+    return this.blocks[p >>> BLOCK_SHIFT].rollup(p & BLOCK_MASK, ROLLUP_COUNT)
   }
 
   /** The input row i's group began with: its input's index. */
@@ -159,7 +192,9 @@ export class OutputRows {
   /** Rows [s, s + n) of rollup slot r, copied. */
   rollupColumn (r: number, s: number, n: number): Float64Array {
     const out = new Float64Array(n)
-    this.ranges(s, n, (block, j, k, at) => out.set(block.rollups[r].subarray(j, j + k), at))
+    this.ranges(s, n, (block, j, k, at) => {
+      for (let i = 0; i < k; i++) out[at + i] = block.rollup(j + i, r)
+    })
     return out
   }
 
@@ -222,7 +257,7 @@ export class OutputRows {
     const b = p >>> BLOCK_SHIFT
     if (b === this.blocks.length) {
       const previous = this.blocks[b - 1]
-      this.blocks.push(new Block(BLOCK_ROWS, Math.max(FIRST_ARENA_BYTES, previous.arena.length)))
+      this.blocks.push(new Block(BLOCK_ROWS, Math.max(FIRST_ARENA_BYTES, previous.arena.length), previous.sideRows))
     }
     const block = this.blocks[b]
     if ((p & BLOCK_MASK) === block.capacity) block.grow()
