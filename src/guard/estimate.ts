@@ -26,10 +26,11 @@ export const PAGE_FACTOR = 3
  */
 export const BATCH_ROW_BYTES = 256
 /**
- * Bytes per buffered output row: name, tid, bucket, rollups, input and row, sketch range (128),
- * its sketch, and the room its arrays have to grow (they double).
+ * Bytes per buffered output row (write/output-rows.ts): name, tid, bucket, input and row, sketch
+ * end and a single point's value (48), all eleven rollups when it is not a single point (88: taken
+ * for every row), and its sketch (40). Rows are held in blocks, so there is no room to grow.
  */
-export const OUTPUT_ROW_BYTES = 256
+export const OUTPUT_ROW_BYTES = 176
 /** Bytes per row of a file being gathered: one column's values, and the inputs' values it is gathered from. */
 export const GATHER_ROW_BYTES = 16
 /**
