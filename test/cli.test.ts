@@ -1,8 +1,9 @@
 // The CLI as a user runs it: its own process, real files, exit codes and messages.
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { readFile, readdir } from 'node:fs/promises'
+import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { noisyRows, writeSegment } from './support/segments.ts'
 
@@ -141,4 +142,29 @@ t.test('the command keeps the type-stripped sources in NODE_COMPILE_CACHE, and a
   t.ok(first > 20, `the modules of a compaction are cached (${first} entries)`)
   await run(process.execPath, [BIN, 'compact', '-q', '-o', join(dir, 'out2'), ...inputs], { env })
   t.equal(await entries(), first, 'a second run compiles nothing new')
+})
+
+t.test('the command compacts with 1 MiB semi-spaces, unless its node was given a size', async t => {
+  const dir = t.testdir()
+  const inputs = await twoSegments(dir)
+  // a preload that reports, as the process exits, the flags it ran with and its new space's size
+  const preload = join(dir, 'report.mjs')
+  await writeFile(preload, `import { writeFileSync } from 'node:fs'
+import v8 from 'node:v8'
+import { isMainThread } from 'node:worker_threads'
+if (isMainThread) process.on('exit', () => writeFileSync(process.env.REPORT_FILE, JSON.stringify({
+  execArgv: process.execArgv, newSpace: v8.getHeapSpaceStatistics().find(s => s.space_name === 'new_space').space_size })))
+`)
+  const report = async (nodeArgs: string[], out: string): Promise<{ execArgv: string[], newSpace: number }> => {
+    const file = join(dir, `${out}.json`)
+    const env = { ...process.env, NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`, REPORT_FILE: file }
+    await run(process.execPath, [...nodeArgs, BIN, 'compact', '-q', '-o', join(dir, out), ...inputs], { env })
+    t.ok((await readdir(join(dir, out))).includes('manifest.json'), `${out}: compacted`)
+    return JSON.parse(await readFile(file, 'utf8'))
+  }
+  const plain = await report([], 'plain')
+  t.ok(plain.execArgv.includes('--max-semi-space-size=1'), 'started without the flag, it runs with it')
+  t.ok(plain.newSpace <= 2 * 1024 * 1024, `its new space is at most two 1 MiB semi-spaces (${plain.newSpace} bytes)`)
+  const chosen = await report(['--max-semi-space-size=8'], 'chosen')
+  t.same(chosen.execArgv.filter(a => a.startsWith('--max-semi-space-size')), ['--max-semi-space-size=8'], 'a size given to node is kept')
 })
