@@ -185,7 +185,7 @@ t.test('a bad setting stops the start with a message naming it', async t => {
   t.match(stderr, /CMP_ERR_CONFIG: .*PORT/)
 })
 
-t.test('npm start runs src/main.ts, whose defaults are port 8080 and ./data', async t => {
+t.test('npm start runs src/main.ts through the compile cache, whose defaults are port 8080 and ./data', async t => {
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'))
-  t.equal(pkg.scripts.start, 'node src/main.ts')
+  t.equal(pkg.scripts.start, 'node --import ./src/compile-cache.js src/main.ts')
 })
