@@ -2,10 +2,10 @@
 // any TypeScript module: Node's on-disk compile cache keeps the type-stripped sources, so that a
 // process (and every writer thread and compaction child, which inherit NODE_COMPILE_CACHE from
 // here) does not load the TypeScript stripper once the cache is warm. The stripper stays in memory
-// once loaded: about 30 MiB per process or thread (BENCHMARKS.md "The process itself").
-// It is plain JavaScript so that nothing is stripped before the cache is on. NODE_COMPILE_CACHE
-// chooses the directory (default: node-compile-cache in the temp directory);
-// NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+// once loaded: about 17 MiB of a compaction child, 30 MiB of a writer thread (BENCHMARKS.md,
+// "Compile cache, output rows in blocks..."). It is plain JavaScript so that nothing is stripped
+// before the cache is on. NODE_COMPILE_CACHE chooses the directory (default: node-compile-cache in
+// the temp directory); NODE_DISABLE_COMPILE_CACHE=1 turns it off.
 import { enableCompileCache } from 'node:module'
 
 const { directory } = enableCompileCache(process.env.NODE_COMPILE_CACHE)

@@ -155,9 +155,9 @@ import { isMainThread } from 'node:worker_threads'
 if (isMainThread) process.on('exit', () => writeFileSync(process.env.REPORT_FILE, JSON.stringify({
   execArgv: process.execArgv, newSpace: v8.getHeapSpaceStatistics().find(s => s.space_name === 'new_space').space_size })))
 `)
-  const report = async (nodeArgs: string[], out: string): Promise<{ execArgv: string[], newSpace: number }> => {
+  const report = async (nodeArgs: string[], out: string, nodeOptions = ''): Promise<{ execArgv: string[], newSpace: number }> => {
     const file = join(dir, `${out}.json`)
-    const env = { ...process.env, NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`, REPORT_FILE: file }
+    const env = { ...process.env, NODE_OPTIONS: `--import=${pathToFileURL(preload).href} ${nodeOptions}`, REPORT_FILE: file }
     await run(process.execPath, [...nodeArgs, BIN, 'compact', '-q', '-o', join(dir, out), ...inputs], { env })
     t.ok((await readdir(join(dir, out))).includes('manifest.json'), `${out}: compacted`)
     return JSON.parse(await readFile(file, 'utf8'))
@@ -167,4 +167,7 @@ if (isMainThread) process.on('exit', () => writeFileSync(process.env.REPORT_FILE
   t.ok(plain.newSpace <= 2 * 1024 * 1024, `its new space is at most two 1 MiB semi-spaces (${plain.newSpace} bytes)`)
   const chosen = await report(['--max-semi-space-size=8'], 'chosen')
   t.same(chosen.execArgv.filter(a => a.startsWith('--max-semi-space-size')), ['--max-semi-space-size=8'], 'a size given to node is kept')
+  const optioned = await report([], 'optioned', '--max-semi-space-size=8')
+  t.same(optioned.execArgv.filter(a => a.startsWith('--max-semi-space-size')), [], 'a size in NODE_OPTIONS: not replaced')
+  t.ok(optioned.newSpace > 2 * 1024 * 1024, `and its new space is NODE_OPTIONS' (${optioned.newSpace} bytes)`)
 })

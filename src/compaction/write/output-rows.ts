@@ -12,7 +12,7 @@
 // A row's eleven rollups take 88 bytes, most of a row; but a row of count 1 whose statistics are
 // all its one value (a single point: 93 % of `real-wide`'s output rows, 71 % of `wide`'s) keeps
 // that value alone, and only the others keep all eleven, in their block's side table
-// (BENCHMARKS.md "Output rows in blocks").
+// (BENCHMARKS.md, "Compile cache, output rows in blocks...").
 import { ByteBuffer, copyBytes } from '../bytes.ts'
 import { ROLLUP_COLUMNS, ROLLUP_COUNT, ROLLUP_SUM } from '../schema.ts'
 import type { SketchAccumulator } from '../ddsketch.ts'
