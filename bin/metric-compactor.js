@@ -13,14 +13,13 @@ import { fileURLToPath } from 'node:url'
 import '../src/compile-cache.js'
 
 const SEMI_SPACE = '--max-semi-space-size=1'
-// NODE_OPTIONS may quote its options ("--max-semi-space-size=8")
-const sized = process.execArgv.some(arg => arg.startsWith('--max-semi-space-size')) || /(?:^|\s)["']?--max-semi-space-size/.test(process.env.NODE_OPTIONS ?? '')
+// V8 takes dashes or underscores; NODE_OPTIONS may quote its options ("--max-semi-space-size=8")
+const SIZE_FLAG = /(?:^|\s)["']?--max[-_]semi[-_]space[-_]size/
+const sized = process.execArgv.some(arg => SIZE_FLAG.test(arg)) || SIZE_FLAG.test(process.env.NODE_OPTIONS ?? '')
 if (!sized && typeof process.execve === 'function' && process.platform !== 'win32') {
-  try {
-    process.execve(process.execPath, [process.execPath, SEMI_SPACE, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], process.env)
-  } catch {
-    // not replaced (the call is refused): the command runs as started, with V8's default young generation
-  }
+  // a failed execve (after its arguments are checked) ends the process: Node aborts, there is no
+  // going on as started; what the replacing process runs is this same node and this file
+  process.execve(process.execPath, [process.execPath, SEMI_SPACE, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], process.env)
 }
 
 const { main } = await import('../src/cli.ts')

@@ -7,6 +7,12 @@
 // before the cache is on. NODE_COMPILE_CACHE chooses the directory (default: node-compile-cache in
 // the temp directory); NODE_DISABLE_COMPILE_CACHE=1 turns it off.
 import { enableCompileCache } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
-const { directory } = enableCompileCache(process.env.NODE_COMPILE_CACHE)
-if (directory !== undefined) process.env.NODE_COMPILE_CACHE = directory
+// the base directory, as the threads and children inherit it: Node keeps its entries in a
+// subdirectory per Node version, and that subdirectory (what enableCompileCache returns) given
+// to them would nest another one inside it at every hop
+const base = process.env.NODE_COMPILE_CACHE || join(tmpdir(), 'node-compile-cache')
+const { directory } = enableCompileCache(base)
+if (directory !== undefined) process.env.NODE_COMPILE_CACHE = base

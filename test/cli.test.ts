@@ -130,9 +130,17 @@ t.test('the command keeps the type-stripped sources in NODE_COMPILE_CACHE, and a
   const dir = t.testdir()
   const inputs = await twoSegments(dir)
   const cache = join(dir, 'cache')
+  // every process and thread of a run (the command, the process it replaces itself with, the
+  // writer thread) shares one directory per Node version: no directory nests inside it
   const entries = async (): Promise<number> => {
     let n = 0
-    for (const version of await readdir(cache)) n += (await readdir(join(cache, version))).length
+    const versions = await readdir(cache)
+    t.equal(versions.length, 1, 'one directory for the Node version')
+    for (const version of versions) {
+      const files = await readdir(join(cache, version), { withFileTypes: true })
+      t.same(files.filter(f => f.isDirectory()).map(f => f.name), [], 'and nothing nested inside it')
+      n += files.length
+    }
     return n
   }
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_COMPILE_CACHE: cache }

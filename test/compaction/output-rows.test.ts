@@ -97,3 +97,25 @@ t.test('a row pushed without its sketch is refused', async t => {
   const rows = new OutputRows()
   t.throws(() => rows.push('m', new Int32Array(2), 0, 0, 0, 0, new Float64Array(ROLLUP_COLUMNS.length)), /without its sketch/)
 })
+
+t.test('a full block takes its rows\' bytes: 48 a row, 88 more for rollups that are not a single point, and the sketches', async t => {
+  // each block has more rows that are not a single point than the one before, and longer
+  // sketches: the block after starts its side table and sketch arena at the size the one before
+  // took, and has to grow them
+  const rows = new OutputRows()
+  const full = Float64Array.from(ROLLUP_COLUMNS, (_, r) => r === ROLLUP_COUNT ? 2 : r + 0.5)
+  const single = Float64Array.from(ROLLUP_COLUMNS, (_, r) => r === ROLLUP_COUNT ? 1 : 3)
+  const blocks = 4
+  let exact = 0
+  for (let k = 0; k < blocks * BLOCK_ROWS + 1; k++) {
+    const b = Math.floor(k / BLOCK_ROWS)
+    const sketch = new Uint8Array(30 + b).fill(7)
+    const isSingle = (k % BLOCK_ROWS) < blocks - b
+    rows.copySketch(sketch, 0, sketch.length)
+    rows.push('m', new Int32Array(2), 0, k, 0, k, isSingle ? single : full)
+    if (b < blocks) exact += 48 + sketch.length + (isSingle ? 0 : 88)
+  }
+  // the full blocks exactly, and the block being filled at most a block of rows of the last size
+  const bound = exact + BLOCK_ROWS * (48 + 88 + 30 + blocks)
+  t.ok(rows.heldBytes() <= bound, `${rows.heldBytes()} bytes held for ${rows.count} rows, at most ${bound}`)
+})

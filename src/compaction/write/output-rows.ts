@@ -80,7 +80,7 @@ class Block {
       return
     }
     if (ROLLUPS * (this.sideRows + 1) > this.side.length) {
-      const side = new Float64Array(2 * this.side.length)
+      const side = new Float64Array(Math.min(2 * this.side.length, ROLLUPS * BLOCK_ROWS))
       side.set(this.side)
       this.side = side
     }
@@ -90,6 +90,16 @@ class Block {
 
   get capacity (): number {
     return this.buckets.length
+  }
+
+  /**
+   * Once full: its sketch arena and side table shrink to what they hold (they grow by doubling),
+   * so that a full block takes its rows' bytes and no more.
+   */
+  seal (): void {
+    const arena = this.arena
+    if (arena.bytes.length > arena.length) arena.bytes = arena.bytes.slice(0, arena.length)
+    if (this.side.length > ROLLUPS * this.sideRows) this.side = this.side.slice(0, ROLLUPS * Math.max(1, this.sideRows))
   }
 
   /** Grows a block that holds fewer than BLOCK_ROWS rows to twice its capacity (at most BLOCK_ROWS). */
@@ -149,6 +159,16 @@ export class OutputRows {
     block.buckets[j] = bucket
     block.setRollups(j, rollups)
     this.count++
+  }
+
+  /** Bytes the buffer's arrays take (the names' strings apart: pointers only). */
+  heldBytes (): number {
+    let bytes = 0
+    for (const block of this.blocks) {
+      bytes += 8 * block.names.length + block.arena.bytes.byteLength + block.sketchEnd.byteLength + block.sourceSegments.byteLength +
+        block.sourceRows.byteLength + block.tidWords.byteLength + block.buckets.byteLength + block.full.byteLength + block.single.byteLength + block.side.byteLength
+    }
+    return bytes
   }
 
   /** Row i's metric name. */
@@ -257,6 +277,7 @@ export class OutputRows {
     const b = p >>> BLOCK_SHIFT
     if (b === this.blocks.length) {
       const previous = this.blocks[b - 1]
+      previous.seal()
       this.blocks.push(new Block(BLOCK_ROWS, Math.max(FIRST_ARENA_BYTES, previous.arena.length), previous.sideRows))
     }
     const block = this.blocks[b]
