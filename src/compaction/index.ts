@@ -11,7 +11,7 @@ export { DROP_REASONS, MAX_TIMESTAMP_MS, type DropReason } from './read/batch-re
 
 // Accepted values and their rules
 export { DEFAULT_FREQUENCY_MS, FREQUENCIES, checkDateint, checkFrequency } from './time.ts'
-export { currentName } from './schema.ts'
+export { METRIC_NAME, currentName } from './schema.ts'
 
 // Inputs opened once and checked on their descriptor (the service's file: store and footer walk)
 export { READ_FLAGS, checkInput, fdPath, openForReading, openInput, realPathOf, type FileIdentity } from './read/input-file.ts'

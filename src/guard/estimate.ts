@@ -47,7 +47,10 @@ export const OUTPUT_DENSITY_BOUND = 8
 
 /** What the estimate is made of, read from the footers. */
 export interface InputFigures {
-  /** Uncompressed bytes of each input's largest row group (what bounds the pages an input holds at a time). */
+  /**
+   * Uncompressed bytes of each input's largest row group (what bounds the pages an input holds at
+   * a time), or of all its row groups when its footer proves it out of order (it is read whole).
+   */
   readonly largestRowGroupBytes: readonly number[]
   /** Rows of each input. */
   readonly inputRows: readonly number[]
@@ -72,7 +75,7 @@ export async function inputFigures (inputs: ReadonlyArray<CompactionInput & { re
   for (const input of inputs) {
     bytes = input.bytes === undefined || bytes === undefined ? undefined : bytes + input.bytes
     const footer = input.footer ?? await readFooterFigures(input.path, input.label ?? basename(input.path))
-    largestRowGroupBytes.push(footer.largestRowGroupBytes)
+    largestRowGroupBytes.push(footer.outOfOrder ? footer.totalBytes : footer.largestRowGroupBytes)
     inputRows.push(footer.rows)
     rows += footer.rows
     for (const name of footer.columns) columns.add(currentName(name))

@@ -6,7 +6,7 @@
 // column and nothing per statistic. The engine validates the whole footer again in the worker.
 import type { FileHandle } from 'node:fs/promises'
 import { CompactorError } from '../errors.ts'
-import { MAX_ROW_GROUP_ROWS, locateFooter, openInput } from '../compaction/index.ts'
+import { MAX_ROW_GROUP_ROWS, METRIC_NAME, currentName, locateFooter, openInput } from '../compaction/index.ts'
 
 export interface FooterFigures {
   readonly rows: number
@@ -14,6 +14,15 @@ export interface FooterFigures {
   readonly columns: readonly string[]
   /** Uncompressed bytes of the largest row group: its total_byte_size or, when larger, the sum of its chunks' total_uncompressed_size. */
   readonly largestRowGroupBytes: number
+  /** Uncompressed bytes of every row group, each counted as for largestRowGroupBytes. */
+  readonly totalBytes: number
+  /**
+   * Whether the footer proves the file out of sort order: a row group's least metric_name below
+   * the greatest of the row group before it, by their chunks' statistics (Reader.below). The
+   * engine then reads the file whole. A file not proven out of order may still be (its row groups
+   * in order, their rows not; or statistics too short to tell).
+   */
+  readonly outOfOrder: boolean
 }
 
 /** Nesting deeper than any parquet footer: a hostile footer cannot recurse the stack away. */
@@ -72,7 +81,12 @@ export function footerFigures (bytes: Uint8Array): FooterFigures {
   const columns: string[] = []
   let rows = -1
   let largest = 0
+  let total = 0
   let groupRows = 0
+  // the metric_name chunk's statistics of the row group before
+  let nameColumn = -1
+  let previous: NameRange | null = null
+  let outOfOrder = false
   r.fields(0, (id, type) => {
     if (id === 2 && type === T_LIST) {
       // schema: list<SchemaElement>; the root is the first element (a file of no columns has only
@@ -87,7 +101,10 @@ export function footerFigures (bytes: Uint8Array): FooterFigures {
           else if (fid === 5 && ftype === T_I32) children = r.varint()
           else r.skip(ftype, 1)
         })
-        if (!root && children === 0 && name !== undefined) columns.push(name)
+        if (!root && children === 0 && name !== undefined) {
+          if (nameColumn < 0 && currentName(name) === METRIC_NAME) nameColumn = columns.length
+          columns.push(name)
+        }
       })
     } else if (id === 3 && type === T_I64) {
       rows = r.zigzag()
@@ -98,20 +115,28 @@ export function footerFigures (bytes: Uint8Array): FooterFigures {
       r.list(0, () => {
         let groupBytes = 0
         let chunkBytes = 0
+        let chunk = 0
+        let names: NameRange | null = null
         r.fields(1, (fid, ftype) => {
           if (fid === 1 && ftype === T_LIST) {
-            // columns: list<ColumnChunk>; field 3 is meta_data, whose field 6 is total_uncompressed_size
-            r.list(2, () => r.fields(3, (cid, ctype) => {
-              if (cid === 3 && ctype === T_STRUCT) {
-                r.fields(4, (mid, mtype) => {
-                  if (mid === 6 && mtype === T_I64) {
-                    const bytes = r.zigzag()
-                    if (bytes < 0) throw new Error(`a column chunk claims ${bytes} bytes`)
-                    chunkBytes += bytes
-                  } else r.skip(mtype, 5)
-                })
-              } else r.skip(ctype, 4)
-            }))
+            // columns: list<ColumnChunk>; field 3 is meta_data, whose field 6 is
+            // total_uncompressed_size and field 12 the statistics (of metric_name's chunk only)
+            r.list(2, () => {
+              const isName = chunk++ === nameColumn
+              r.fields(3, (cid, ctype) => {
+                if (cid === 3 && ctype === T_STRUCT) {
+                  r.fields(4, (mid, mtype) => {
+                    if (mid === 6 && mtype === T_I64) {
+                      const bytes = r.zigzag()
+                      if (bytes < 0) throw new Error(`a column chunk claims ${bytes} bytes`)
+                      chunkBytes += bytes
+                    } else if (mid === 12 && mtype === T_STRUCT && isName) {
+                      names = r.nameRange(5)
+                    } else r.skip(mtype, 5)
+                  })
+                } else r.skip(ctype, 4)
+              })
+            })
           } else if (fid === 2 && ftype === T_I64) {
             groupBytes = r.zigzag()
             if (groupBytes < 0) throw new Error(`a row group claims ${groupBytes} bytes`)
@@ -123,6 +148,11 @@ export function footerFigures (bytes: Uint8Array): FooterFigures {
           } else r.skip(ftype, 1)
         })
         largest = Math.max(largest, groupBytes, chunkBytes)
+        total += Math.max(groupBytes, chunkBytes)
+        // a group without statistics breaks the chain: nothing is proven across it
+        const range = names as NameRange | null
+        if (previous !== null && range !== null && r.below(range, previous)) outOfOrder = true
+        previous = range
       })
     } else {
       r.skip(type, 0)
@@ -130,7 +160,21 @@ export function footerFigures (bytes: Uint8Array): FooterFigures {
   })
   if (rows < 0) throw new Error('no num_rows')
   if (groupRows !== rows) throw new Error(`row groups hold ${groupRows} rows, the footer says ${rows}`)
-  return { rows, columns, largestRowGroupBytes: largest }
+  return { rows, columns, largestRowGroupBytes: largest, totalBytes: total, outOfOrder }
+}
+
+/** A byte string inside the footer: bytes [start, start + length). */
+interface Bound {
+  readonly start: number
+  readonly length: number
+}
+
+/** A metric_name chunk's statistics: its min and max as places in the footer, and whether each is exact. */
+interface NameRange {
+  readonly min: Bound | null
+  readonly max: Bound | null
+  readonly minExact: boolean
+  readonly maxExact: boolean
 }
 
 /** A cursor over Thrift compact bytes that checks every bound. */
@@ -176,6 +220,53 @@ class Reader {
     const s = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + this.pos, length).toString('utf8')
     this.pos += length
     return s
+  }
+
+  /**
+   * Reads a Statistics struct's min_value and max_value (fields 6 and 5) as places in the bytes,
+   * each exact unless is_min_value_exact / is_max_value_exact (fields 8 and 7) say false: writers
+   * that cut statistics short say so (hyparquet-writer, arrow-rs), and one that did not would only
+   * make an estimate larger (a sorted file taken as out of order). The deprecated min and max
+   * (fields 2 and 1, signed order for byte strings) are not used.
+   */
+  nameRange (depth: number): NameRange {
+    let min: Bound | null = null
+    let max: Bound | null = null
+    let minExact = true
+    let maxExact = true
+    this.fields(depth, (id, type) => {
+      if ((id === 5 || id === 6) && type === T_BINARY) {
+        const length = this.varint()
+        const bound = { start: this.pos, length }
+        this.advance(length)
+        if (id === 5) max = bound
+        else min = bound
+      } else if (id === 7 && (type === T_TRUE || type === T_FALSE)) maxExact = type === T_TRUE
+      else if (id === 8 && (type === T_TRUE || type === T_FALSE)) minExact = type === T_TRUE
+      else this.skip(type, depth + 1)
+    })
+    return { min, max, minExact, maxExact }
+  }
+
+  /**
+   * Whether a row group's least name (bounded by `next.min`) is certainly below the greatest name
+   * of the one before it (bounded by `previous.max`). A min is a prefix of the least name, exact or
+   * cut short; a max not flagged exact may be cut short and rounded up in its last code point (the
+   * convention of parquet-java and hyparquet-writer), so only its bytes before its last 4 are
+   * taken as the greatest name's. The first differing byte within both decides; when none differs,
+   * only two exact values decide (a shorter min below its longer max).
+   */
+  below (next: NameRange, previous: NameRange): boolean {
+    const a = next.min
+    const b = previous.max
+    if (a === null || b === null) return false
+    const reliable = previous.maxExact ? b.length : Math.max(0, b.length - 4)
+    const n = Math.min(a.length, reliable)
+    for (let i = 0; i < n; i++) {
+      const d = this.bytes[a.start + i] - this.bytes[b.start + i]
+      if (d !== 0) return d < 0
+    }
+    return next.minExact && previous.maxExact && a.length < b.length
   }
 
   /** Calls onField for each field of a struct with its id and type; onField must consume the value. */

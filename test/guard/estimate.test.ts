@@ -6,6 +6,8 @@ import {
 } from '../../src/guard/estimate.ts'
 import { FILES_BUFFERED, FILES_IN_FLIGHT, WINDOW_ROWS } from '../../src/compaction/index.ts'
 import { twoSegments } from '../support/http.ts'
+import { writeSegment } from '../support/segments.ts'
+import { readFooterFigures } from '../../src/guard/footer.ts'
 
 t.test('estimate = base + pages of the largest row groups + a batch per input + FILES_BUFFERED files of recordsPerFile rows (every row at most) + one file gathered', async t => {
   // two inputs of 200 and 20 000 rows: batches of 200 and WINDOW_ROWS rows
@@ -40,6 +42,20 @@ t.test('the figures come from the footers: rows, distinct current column names, 
   t.equal(figures.largestRowGroupBytes.length, 2)
   t.ok(figures.largestRowGroupBytes.every(b => b > 0))
   t.ok(figures.columns >= 5)
+})
+
+t.test('an input its footer proves out of order (read whole by the engine) counts all its row groups, a sorted one its largest', async t => {
+  const dir = t.testdir()
+  const spec = (name: (i: number) => string) => Array.from({ length: 60 }, (_, i) => ({ name: name(i), tid: BigInt(i), ts: 1_756_339_200_000 + i * 10_000, values: [i] }))
+  const sorted = join(dir, 'sorted.parquet')
+  const unsorted = join(dir, 'unsorted.parquet')
+  await writeSegment(sorted, spec(i => `m${Math.floor(i / 20)}`), { rowGroupSize: 10 })
+  await writeSegment(unsorted, spec(i => `m${i % 3}`), { rowGroupSize: 10 })
+  const figures = await inputFigures([{ path: sorted }, { path: unsorted }])
+  const [s, u] = await Promise.all([sorted, unsorted].map(path => readFooterFigures(path, 'x')))
+  t.ok(!s.outOfOrder && u.outOfOrder, 'the footers say which is out of order')
+  t.same(figures.largestRowGroupBytes, [s.largestRowGroupBytes, u.totalBytes])
+  t.ok(u.totalBytes > 5 * u.largestRowGroupBytes, `six row groups counted (${u.totalBytes} against ${u.largestRowGroupBytes})`)
 })
 
 t.test('a bad footer is the engine\'s CMP_ERR_BAD_PARQUET naming the file', async t => {

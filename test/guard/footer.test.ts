@@ -6,18 +6,24 @@ import { join } from 'node:path'
 import { parquetMetadata } from 'hyparquet'
 import { ByteWriter } from 'hyparquet-writer'
 import { writeMetadata } from '../../src/compaction/parquet.ts'
-import { footerFigures, readFooterFigures } from '../../src/guard/footer.ts'
+import { footerFigures, readFooterFigures, type FooterFigures } from '../../src/guard/footer.ts'
 import { fixtureFolders, needsFixtures } from '../helpers.ts'
 import { writeSegment, type RowSpec } from '../support/segments.ts'
 
-/** What a full decode says: rows, leaf column names, largest row group's size (total_byte_size, or its chunks' total_uncompressed_size when larger). */
-function expected (file: Buffer): { rows: number, columns: string[], largestRowGroupBytes: number } {
+/**
+ * What a full decode says: rows, leaf column names, the largest row group's size and all of them
+ * (total_byte_size, or its chunks' total_uncompressed_size when larger); whether the file is proven
+ * out of order is the caller's to say.
+ */
+function expected (file: Buffer, outOfOrder = false): FooterFigures {
   const metadata = parquetMetadata(new Uint8Array(file).buffer)
+  const sizes = metadata.row_groups.map(g => Math.max(Number(g.total_byte_size), g.columns.reduce((n, c) => n + Number(c.meta_data?.total_uncompressed_size ?? 0), 0)))
   return {
     rows: Number(metadata.num_rows),
     columns: metadata.schema.slice(1).filter(e => !e.num_children).map(e => e.name),
-    largestRowGroupBytes: metadata.row_groups.reduce((m, g) =>
-      Math.max(m, Number(g.total_byte_size), g.columns.reduce((n, c) => n + Number(c.meta_data?.total_uncompressed_size ?? 0), 0)), 0),
+    largestRowGroupBytes: sizes.reduce((m, n) => Math.max(m, n), 0),
+    totalBytes: sizes.reduce((m, n) => m + n, 0),
+    outOfOrder,
   }
 }
 
@@ -40,8 +46,10 @@ t.test('generated segments: the walk agrees with hyparquet (several row groups, 
     const path = join(dir, `s${i}.parquet`)
     await writeSegment(path, rows(40 + i), options)
     const file = readFileSync(path)
-    t.same(footerFigures(footerOf(file)), expected(file), JSON.stringify(options))
-    t.same(await readFooterFigures(path, 'x'), expected(file))
+    // rows(n) cycles through names m0, m1, m2: groups of 7 rows are each m0..m2, proven out of order
+    const outOfOrder = options.rowGroupSize === 7
+    t.same(footerFigures(footerOf(file)), expected(file, outOfOrder), JSON.stringify(options))
+    t.same(await readFooterFigures(path, 'x'), expected(file, outOfOrder))
   }
 })
 
@@ -123,7 +131,7 @@ t.test('row counts are checked as the engine checks them: groups must add up to 
     }
     return Uint8Array.from([0x36, ...zz(numRows), 0x19, (groups.length << 4) | 0x0c, ...groups.flatMap(n => [0x26, ...zz(100), 0x16, ...zz(n), 0x00]), 0x00])
   }
-  t.same(footerFigures(footer(30, [10, 20])), { rows: 30, columns: [], largestRowGroupBytes: 100 })
+  t.same(footerFigures(footer(30, [10, 20])), { rows: 30, columns: [], largestRowGroupBytes: 100, totalBytes: 200, outOfOrder: false })
   t.throws(() => footerFigures(footer(31, [10, 20])), /row groups hold 30 rows, the footer says 31/)
   t.throws(() => footerFigures(footer(2 ** 40, [2 ** 40])), /a row group claims/)
 })
@@ -138,4 +146,37 @@ t.test('a row group whose total_byte_size lies small counts its chunks\' declare
   const writer = new ByteWriter()
   writeMetadata(writer, metadata)
   t.equal(footerFigures(Buffer.from(writer.getBuffer())).largestRowGroupBytes, declared)
+})
+
+t.test('out of order by the statistics: a row group\'s least name below the greatest of the one before, bounds taken as far as they are exact', async t => {
+  // two row groups, names sorted: m0 rows, then m1 rows; their metric_name statistics are then rewritten
+  const path = join(t.testdir(), 'two.parquet')
+  await writeSegment(path, Array.from({ length: 20 }, (_, i) => ({ name: i < 10 ? 'm0' : 'm1', tid: BigInt(i), ts: 1_756_339_200_000 + i * 10_000, values: [i] })), { rowGroupSize: 10 })
+  const metadata = parquetMetadata(new Uint8Array(readFileSync(path)).buffer)
+  const name = metadata.schema.slice(1).filter(e => !e.num_children).findIndex(e => e.name === 'metric_name')
+  t.ok(name >= 0 && metadata.row_groups.length === 2, 'a file of two row groups with metric_name')
+  t.equal(footerFigures(footerOf(readFileSync(path))).outOfOrder, false, 'as written (sorted): not out of order')
+  type Stats = { min?: string, max?: string, minExact?: boolean, maxExact?: boolean }
+  const figures = (first: Stats | null, second: Stats | null) => {
+    for (const [g, stats] of [first, second].entries()) {
+      const meta = metadata.row_groups[g].columns[name].meta_data!
+      meta.statistics = stats === null
+        ? undefined
+        : { null_count: 0n, min_value: stats.min, max_value: stats.max, is_min_value_exact: stats.minExact, is_max_value_exact: stats.maxExact }
+    }
+    const writer = new ByteWriter()
+    writeMetadata(writer, metadata, 1000)
+    return footerFigures(Buffer.from(writer.getBuffer()))
+  }
+  t.equal(figures({ min: 'm0', max: 'm1' }, { min: 'm1', max: 'm2' }).outOfOrder, false, 'a next least name equal to the greatest before: in order')
+  t.equal(figures({ min: 'm0', max: 'm1' }, { min: 'm0', max: 'm2' }).outOfOrder, true, 'a next least name below the greatest before: out of order')
+  t.equal(figures({ min: 'm0', max: 'm1' }, { min: 'm0', max: 'm2', minExact: false }).outOfOrder, true, 'a min cut short is still a prefix of the least name')
+  t.equal(figures({ min: 'a', max: 'm1zzzz' }, { min: 'm1a', max: 'z' }).outOfOrder, true, 'an exact max: the byte after the common prefix decides')
+  t.equal(figures({ min: 'a', max: 'm1zzzz', maxExact: false }, { min: 'm1a', max: 'z' }).outOfOrder, false, 'a max cut short and rounded up: its last four bytes prove nothing')
+  t.equal(figures({ min: 'a', max: 'm1x' }, { min: 'm1', max: 'z' }).outOfOrder, true, 'two exact values: a shorter least name below its longer greatest')
+  t.equal(figures({ min: 'a', max: 'm1x' }, { min: 'm1', max: 'z', minExact: false }).outOfOrder, false, 'a min cut short: its longer value may follow')
+  t.equal(figures({ min: 'a', max: 'm1x' }, { min: 'm1', max: 'z', minExact: true }).outOfOrder, true, 'exact said, or not said (the default)')
+  t.equal(figures({ min: 'm0', max: 'm1' }, null).outOfOrder, false, 'no statistics: nothing proven')
+  const whole = figures({ min: 'm0', max: 'm1' }, { min: 'm0', max: 'm2' })
+  t.ok(whole.totalBytes > whole.largestRowGroupBytes, 'the total counts both groups')
 })
