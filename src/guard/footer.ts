@@ -1,5 +1,6 @@
 // The figures the memory estimate needs, read straight from a parquet footer's Thrift compact bytes:
-// rows, column names and the largest row group. The main thread reads every footer of every request
+// rows, column names, the largest row group and all of them, and whether the metric_name
+// statistics prove the file out of sort order. The main thread reads every footer of every request
 // before it reserves memory, including requests the queue then refuses; a full metadata decode
 // allocated ~200 KB of short-lived objects per 7 KB footer (bench/load.ts at 128 concurrent uploads:
 // 700 MB of garbage in 10 s, most of the main heap's peak). This walk allocates one string per
