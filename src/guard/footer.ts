@@ -4,7 +4,8 @@
 // before it reserves memory, including requests the queue then refuses; a full metadata decode
 // allocated ~200 KB of short-lived objects per 7 KB footer (bench/load.ts at 128 concurrent uploads:
 // 700 MB of garbage in 10 s, most of the main heap's peak). This walk allocates one string per
-// column and nothing per statistic. The engine validates the whole footer again in the worker.
+// column, two small records per row group for its metric_name statistics, and nothing per other
+// statistic. The engine validates the whole footer again in the worker.
 import type { FileHandle } from 'node:fs/promises'
 import { CompactorError } from '../errors.ts'
 import { MAX_ROW_GROUP_ROWS, METRIC_NAME, currentName, locateFooter, openInput } from '../compaction/index.ts'
