@@ -93,9 +93,11 @@ t.test('dropping prefixes, then appending, keeps every row that is left, whereve
   t.throws(() => rows.dropPrefix(rows.count + 1), /dropping/, 'dropping more rows than there are is refused')
 })
 
-t.test('a row pushed without its sketch is refused', async t => {
+t.test('a row pushed without its sketch, or a second sketch before its row, is refused', async t => {
   const rows = new OutputRows()
   t.throws(() => rows.push('m', new Int32Array(2), 0, 0, 0, 0, new Float64Array(ROLLUP_COLUMNS.length)), /without its sketch/)
+  rows.copySketch(Uint8Array.of(1, 2), 0, 2)
+  t.throws(() => rows.copySketch(Uint8Array.of(3), 0, 1), /a sketch without its output row/)
 })
 
 t.test('a full block takes its rows\' bytes: 48 a row, 88 more for rollups that are not a single point, and the sketches', async t => {

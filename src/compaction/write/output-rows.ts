@@ -130,6 +130,7 @@ export class OutputRows {
 
   /** Encodes a sketch for the next pushed row. */
   encodeSketch (sketch: SketchAccumulator): void {
+    if (this.pendingSketch) throw new Error('a sketch without its output row')
     const arena = this.tail().arena
     arena.ensure(sketch.encodedLength())
     arena.length = sketch.encodeTo(arena.bytes, arena.length)
@@ -138,6 +139,7 @@ export class OutputRows {
 
   /** Copies an input row's sketch bytes, as they are, for the next pushed row. */
   copySketch (data: Uint8Array, start: number, end: number): void {
+    if (this.pendingSketch) throw new Error('a sketch without its output row')
     const arena = this.tail().arena
     arena.ensure(end - start)
     arena.length = copyBytes(arena.bytes, arena.length, data, start, end)
