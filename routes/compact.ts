@@ -99,7 +99,7 @@ export default async function compactRoutes (app: FastifyInstance, { service, op
       dir.reserve(outputRoom)
       const held = reservation = await service.budget.reserve(await estimate(job), cancel.signal)
       // the child runs within its reservation: its engine refuses pages past it, the watchdog kills it past it
-      const run: JobRunner = (job, outDir, onFile) => service.pool.run(job, outDir, onFile, { reservedBytes: held.bytes, signal: cancel.signal })
+      const run: JobRunner = (job, outDir, onFile, onSpill) => service.pool.run(job, outDir, onFile, { reservedBytes: held.bytes, signal: cancel.signal, onSpill })
       service.metrics.compactionEnded(await deliver(job, reply, { storage, temp: dir, log: request.log, run, signal: cancel.signal, outputRoom }))
     } catch (err) {
       service.metrics.compactionFailed(err)

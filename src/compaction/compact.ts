@@ -2,12 +2,15 @@
 // check, then the merge loop (k-way merge -> aggregate -> the segment writer, which splits files
 // between series), finish, and a report that balances. read/, merge/ and write/ hold the stages.
 import { createHash } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { AsyncBuffer } from 'hyparquet'
 import { CompactorError } from '../errors.ts'
 import { MemoryAccount } from './account.ts'
 import { segmentIdFor } from './ids.ts'
 import { Aggregator } from './merge/aggregate.ts'
 import { CursorHeap, SegmentCursor, isSorted } from './merge/merge.ts'
+import { MAX_RUN_ROWS, RUN_ROWS, runLayout, sortIntoRuns } from './merge/runs.ts'
 import { DROP_REASONS, type Batch } from './read/batch-reader.ts'
 import { InputColumns } from './read/input-columns.ts'
 import type { FileIdentity } from './read/input-file.ts'
@@ -62,6 +65,15 @@ export interface CompactionOptions {
   /** Filled in when given: files written again because their first writing came out past the target, and files begun again after them. */
   readonly writeStats?: { rewritten: number, restarted: number }
   /**
+   * Directory the runs of an input out of sort order are written to (merge/runs.ts); default: a
+   * directory made in outDir when the first such input is found. Runs are removed at the end.
+   */
+  readonly spillDir?: string
+  /** Called with each run's bytes once it is written; what it throws stops the compaction (the service charges MAX_TEMP_BYTES). */
+  readonly onSpill?: (bytes: number) => void | Promise<void>
+  /** Rows of an input out of order sorted at a time into one run (default RUN_ROWS). */
+  readonly runRows?: number
+  /**
    * Memory the inputs' decoded data may take at most (undefined: unlimited). The reader charges
    * pages and batches before it allocates them; an input that does not fit is CMP_ERR_INPUT_TOO_COSTLY.
    */
@@ -83,7 +95,9 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
   const account = new MemoryAccount(options.memoryLimitBytes ?? Infinity)
 
   const segments: Segment[] = []
+  const runs: Segment[] = []
   const cursors: SegmentCursor[] = []
+  let spillDir: string | null = null
   let inputs: InputColumns | undefined
   let writer: SegmentWriter | undefined
   try {
@@ -93,7 +107,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     const schema = outputSchema(segments)
     const carry = schema.filter(c => !ENGINE_COLUMNS.has(c.name)).map(c => c.name)
     const asText = new Set(schema.filter(c => c.type === 'string' && !ENGINE_COLUMNS.has(c.name)).map(c => c.name))
-    // sort check: an input out of order is read whole and sorted
+    // sort check: an input out of order is sorted into runs before the merge
     const sorted: boolean[] = []
     for (const segment of segments) sorted.push(await isSorted(segment, account))
     const inputIds = await Promise.all(options.inputs.map(async (input, i) => input.segmentId ?? await contentHash(segments[i].file)))
@@ -103,17 +117,28 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
     const dropped = new Float64Array(DROP_REASONS.length)
     const altered: Altered = { replacedUtf8: new Float64Array(segments.length), unsignedTid: new Float64Array(segments.length) }
     let rowsRead = 0
-    inputs = new InputColumns(segments, carry, asText, account)
-    const carriedFrom = inputs
     const onBatch = (batch: Batch): void => {
-      // an unsorted input, read whole: the writer takes its carried columns from this batch
-      if (!sorted[batch.segment]) carriedFrom.useWhole(batch)
       rowsRead += batch.length
       for (let r = 1; r < dropped.length; r++) dropped[r] += batch.drops[r]
       altered.replacedUtf8[batch.segment] += batch.replacedUtf8
       altered.unsignedTid[batch.segment] += batch.unsignedTid
       options.onProgress?.(rowsRead, rowsTotal)
     }
+    // each input's cursors: the input itself, or the runs it was sorted into (counted as they were written)
+    const sources: Array<Array<{ segment: Segment, run: number }>> = []
+    for (const segment of segments) {
+      if (sorted[segment.index]) {
+        sources.push([{ segment, run: 0 }])
+        continue
+      }
+      spillDir ??= options.spillDir ?? await mkdtemp(join(options.outDir, '.runs-'))
+      const made = await sortIntoRuns(segment, {
+        dir: spillDir, firstIndex: segments.length + runs.length, rows: options.runRows ?? RUN_ROWS, carry, asText, account, onBatch, onRun: options.onSpill,
+      })
+      runs.push(...made)
+      sources.push(made.map((run, k) => ({ segment: run, run: k })))
+    }
+    inputs = new InputColumns([...segments, ...runs], carry, asText, account, [...sorted, ...runs.map(() => false)])
 
     writer = new SegmentWriter({
       outDir: options.outDir,
@@ -129,10 +154,13 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
 
     // the merge loop: rows in key order, aggregated; files end only where a series does
     const heap = new CursorHeap()
-    for (const segment of segments) {
-      const cursor = new SegmentCursor(segment, sorted[segment.index], carry, account, onBatch, asText)
-      cursors.push(cursor)
-      if (await cursor.load()) heap.push(cursor)
+    const runRows = runLayout(options.runRows ?? RUN_ROWS).pageRows
+    for (const [input, list] of sources.entries()) {
+      for (const { segment, run } of list) {
+        const cursor = sorted[input] ? new SegmentCursor(segment, input, run, account, onBatch) : new SegmentCursor(segment, input, run, account, () => {}, runRows)
+        cursors.push(cursor)
+        if (await cursor.load()) heap.push(cursor)
+      }
     }
     while (heap.size > 0) {
       const cursor = heap.top()
@@ -161,12 +189,18 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
   } finally {
     for (const cursor of cursors) cursor.close()
     inputs?.close()
-    await Promise.all(segments.map(s => s.close()))
+    await Promise.all([...segments, ...runs].map(s => s.close()))
+    // the runs are gone with the compaction (a directory given by the caller is the caller's)
+    if (spillDir !== null && options.spillDir === undefined) await rm(spillDir, { recursive: true, force: true })
+    else for (const run of runs) await rm(run.path, { force: true })
   }
 }
 
 function checkOptions (options: CompactionOptions, targetFileBytes: number): void {
   if (options.inputs.length === 0) throw new CompactorError('CMP_ERR_NO_INPUTS')
+  if (options.runRows !== undefined && !(Number.isSafeInteger(options.runRows) && options.runRows > 0 && options.runRows <= MAX_RUN_ROWS)) {
+    throw new CompactorError('CMP_ERR_BAD_ARGUMENT', `runRows must be an integer from 1 to ${MAX_RUN_ROWS}, got ${options.runRows}`, { field: 'runRows' })
+  }
   const recordsPerFile = options.recordsPerFile
   if (recordsPerFile !== undefined && !isPositive(recordsPerFile)) {
     throw new CompactorError('CMP_ERR_BAD_ARGUMENT', `records_per_file must be a positive integer, got ${recordsPerFile}`, { field: 'records_per_file' })

@@ -41,6 +41,11 @@ function outputSpace (temp: RequestTemp, room = 0): (file: SegmentMeta) => void 
   }
 }
 
+/** The runs a compaction writes (inputs out of order) take their bytes from the shared budget: 413 alone too large, 503 CMP_ERR_TEMP_SPACE when others hold it. */
+function spill (temp: RequestTemp): (bytes: number) => void {
+  return bytes => temp.reserve(bytes)
+}
+
 /**
  * Runs the job and sends its result on reply as the job's delivery says. Resolves to the report once
  * the answer is sent, or to the error that aborted it after its first byte; throws before that.
@@ -71,7 +76,7 @@ async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log,
       const path = join(temp.dir, file.file_name)
       await tar.addFile(file.file_name, path, file.file_size)
       await rm(path)
-    })
+    }, spill(temp))
     start()
     // every temporary file is gone before the archive is complete
     await temp.dispose()
@@ -91,7 +96,7 @@ async function deliverTar (job: CompactionJob, reply: FastifyReply, { temp, log,
 /** One parquet file (no splitting), the report summary in X-Compaction-Report. */
 async function deliverParquet (job: CompactionJob, reply: FastifyReply, { temp, run, outputRoom }: DeliveryContext): Promise<CompactionReport> {
   const take = outputSpace(temp, outputRoom)
-  const { files, report } = await run(job, temp.dir, async file => take(file))
+  const { files, report } = await run(job, temp.dir, async file => take(file), spill(temp))
   const file = files[0]
   if (file === undefined) throw new CompactorError('CMP_ERR_EMPTY_RESULT', 'every input row was dropped or no segment needed compacting', { report })
   const handle = await open(join(temp.dir, file.file_name))
@@ -137,7 +142,7 @@ async function deliverStored (job: CompactionJob, reply: FastifyReply, { storage
     }
     stored.set(file.segment_id, { key, url })
     await rm(path)
-  })
+  }, spill(temp))
   const files = result.files.map(f => ({ ...f, ...stored.get(f.segment_id)! }))
   await temp.dispose()
   reply.code(200).type('application/json').send(toJson({ files, report: result.report }))

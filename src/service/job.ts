@@ -34,15 +34,21 @@ export interface CompactionJob {
   readonly delivery: Delivery
 }
 
-/** Runs a job somewhere (the service: a compaction child of the pool): files into outDir, onFile as each is complete. */
-export type JobRunner = (job: CompactionJob, outDir: string, onFile: (file: SegmentMeta) => Promise<void>) => Promise<CompactionResult>
+/**
+ * Runs a job somewhere (the service: a compaction child of the pool): files into outDir, onFile as
+ * each is complete; onSpill with the bytes of each run written in outDir (an input out of order),
+ * which throws when they do not fit the temporary disk budget.
+ */
+export type JobRunner = (job: CompactionJob, outDir: string, onFile: (file: SegmentMeta) => Promise<void>, onSpill: (bytes: number) => void) => Promise<CompactionResult>
 
 /**
- * Runs a job's compaction into outDir, calling onFile as each output file is complete; returns the
+ * Runs a job's compaction into outDir (and the runs of inputs out of order, onSpill told of each),
+ * calling onFile as each output file is complete; returns the
  * files and the report, which lists every segment of the bundle with its status. The engine's
  * decoded data may hold at most memoryLimitBytes (beyond: CMP_ERR_INPUT_TOO_COSTLY).
  */
-export async function runJob (job: CompactionJob, outDir: string, memoryLimitBytes: number, onFile: (file: SegmentMeta) => Promise<void>): Promise<CompactionResult> {
+export async function runJob (job: CompactionJob, outDir: string, memoryLimitBytes: number, onFile: (file: SegmentMeta) => Promise<void>,
+  onSpill?: (bytes: number) => Promise<void>): Promise<CompactionResult> {
   const result = job.inputs.length === 0
     ? { files: [], report: emptyReport(job) }
     : await compact({
@@ -56,6 +62,7 @@ export async function runJob (job: CompactionJob, outDir: string, memoryLimitByt
       dateint: job.dateint,
       instanceNum: job.instanceNum,
       onFile,
+      onSpill,
       memoryLimitBytes,
       // the pool's children are the parallelism here: a writer thread per compaction would cost a
       // fresh isolate (~0.3 s, ~50 MB) each time (bench/load.ts: 2.5x the time, more peak RSS)

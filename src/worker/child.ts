@@ -23,14 +23,15 @@ export function parentChannel (): Channel {
 
 /** Serves compaction jobs on a channel; `before` runs ahead of each job (tests use it to hold or break one). */
 export function serveCompactions (channel: Channel, before: (job: CompactionJob) => Promise<void> = async () => {}): void {
-  let fileTaken: ((error: WireError | null) => void) | null = null
+  // the answer the running job waits for (a file taken, a run's bytes reserved): one at a time
+  let answered: ((error: WireError | null) => void) | null = null
   // sampled for the child's whole life, so a heap profile shows what a running compaction holds
   holdHeapSampling()
   channel.onMessage(message => {
     switch (message.type) {
       case 'run': return void run(message.job, message.outDir, message.memoryLimitBytes)
-      case 'file-taken': return fileTaken?.(null)
-      case 'file-failed': return fileTaken?.(message.error)
+      case 'file-taken': case 'spill-taken': return answered?.(null)
+      case 'file-failed': case 'spill-failed': return answered?.(message.error)
       case 'cpu-profile-start': return void startCpuProfile(message.intervalMicros, message.durationMillis)
       case 'cpu-profile-stop': return answerProfile(channel, message.id, stopCpuProfile)
       case 'heap-profile': return answerProfile(channel, message.id, heapProfile)
@@ -43,14 +44,15 @@ export function serveCompactions (channel: Channel, before: (job: CompactionJob)
   const run = async (job: CompactionJob, outDir: string, memoryLimitBytes: number): Promise<void> => {
     try {
       await before(job)
-      const result = await runJob(job, outDir, memoryLimitBytes, async file => {
+      const ask = async (message: FromChild): Promise<void> => {
         const error = await new Promise<WireError | null>(resolve => {
-          fileTaken = resolve
-          channel.send({ type: 'file', file })
+          answered = resolve
+          channel.send(message)
         })
-        fileTaken = null
+        answered = null
         if (error) throw fromWire(error)
-      })
+      }
+      const result = await runJob(job, outDir, memoryLimitBytes, async file => await ask({ type: 'file', file }), async bytes => await ask({ type: 'spill', bytes }))
       channel.send({ type: 'done', result })
     } catch (err) {
       send(channel, { type: 'failed', error: toWire(err) })

@@ -42,6 +42,8 @@ export interface PoolOptions {
 export interface RunOptions {
   readonly reservedBytes: number
   readonly signal?: AbortSignal
+  /** Called with the bytes of each run the child writes (an input out of order); what it throws fails the job. */
+  readonly onSpill?: (bytes: number) => void
 }
 
 interface Task {
@@ -49,6 +51,7 @@ interface Task {
   readonly outDir: string
   readonly reservedBytes: number
   readonly onFile: (file: SegmentMeta) => Promise<void>
+  readonly onSpill: ((bytes: number) => void) | undefined
   readonly resolve: (result: CompactionResult) => void
   readonly reject: (err: Error) => void
   readonly signal: AbortSignal | undefined
@@ -179,7 +182,7 @@ export class CompactionPool {
     if (options.signal?.aborted) return Promise.reject(options.signal.reason)
     if (this.children.size === 0 && this.spawnFailures > 0) return Promise.reject(this.unavailable())
     return new Promise<CompactionResult>((resolve, reject) => {
-      this.waiting.push({ job, outDir, onFile, resolve, reject, signal: options.signal, reservedBytes: options.reservedBytes })
+      this.waiting.push({ job, outDir, onFile, onSpill: options.onSpill, resolve, reject, signal: options.signal, reservedBytes: options.reservedBytes })
       this.dispatch()
     })
   }
@@ -352,6 +355,17 @@ export class CompactionPool {
         task.onFile(message.file).then(
           () => this.send(child, { type: 'file-taken' }),
           (err: unknown) => this.send(child, { type: 'file-failed', error: toWire(err) }))
+        return
+      }
+      case 'spill': {
+        const task = child.task
+        if (!task) return
+        try {
+          task.onSpill?.(message.bytes)
+          this.send(child, { type: 'spill-taken' })
+        } catch (err) {
+          this.send(child, { type: 'spill-failed', error: toWire(err) })
+        }
         return
       }
       case 'done':

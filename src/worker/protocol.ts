@@ -16,6 +16,9 @@ export type ToChild =
   | { readonly type: 'run', readonly job: CompactionJob, readonly outDir: string, readonly memoryLimitBytes: number }
   | { readonly type: 'file-taken' }
   | { readonly type: 'file-failed', readonly error: WireError }
+  /** The answers to spill: its bytes were taken from the temporary disk budget, or refused. */
+  | { readonly type: 'spill-taken' }
+  | { readonly type: 'spill-failed', readonly error: WireError }
   | { readonly type: 'cpu-profile-start', readonly intervalMicros: number, readonly durationMillis: number }
   | { readonly type: 'cpu-profile-stop', readonly id: number }
   | { readonly type: 'heap-profile', readonly id: number }
@@ -26,6 +29,8 @@ export type FromChild =
   /** Started and waiting for work. */
   | { readonly type: 'ready' }
   | { readonly type: 'file', readonly file: SegmentMeta }
+  /** A run of an input out of order was written (bytes on the temporary disk); the child waits for the answer. */
+  | { readonly type: 'spill', readonly bytes: number }
   | { readonly type: 'done', readonly result: CompactionResult }
   | { readonly type: 'failed', readonly error: WireError }
   /** The answer to collect. */

@@ -49,12 +49,12 @@ async function failureOf (options: CompactionOptions): Promise<CompactorError | 
 }
 
 /** Bytes one batch of a segment's first row group is charged, carrying what a compaction of it carries. */
-async function batchCharge (path: string): Promise<number> {
+async function batchCharge (path: string, lastGroup = 0): Promise<number> {
   const segment = await openSegment(path, 0)
   try {
     const carry = outputSchema([segment]).filter(c => !ENGINE_COLUMNS.has(c.name)).map(c => c.name)
     const account = new MemoryAccount(Infinity)
-    await readBatch(segment, 0, 0, carry, account)
+    await readBatch(segment, 0, lastGroup, carry, account)
     return account.used
   } finally {
     await segment.close()
@@ -136,20 +136,28 @@ t.test('batches give their charges back: 40 row groups compact under a limit of 
   t.equal(err?.details?.file, 'in.parquet')
 })
 
-t.test('an unsorted segment is read and charged whole: refused under a limit its sorted copy compacts within', async t => {
-  const dir = t.testdir()
+t.test('an unsorted segment is sorted in runs: it compacts under a limit far below its whole, to the bytes of its sorted copy', async t => {
+  const dir = t.testdir({ sorted: {}, unsorted: {}, refused: {} })
   const data = rows(20, 1000)
   const sorted = join(dir, 'sorted.parquet')
   const unsorted = join(dir, 'unsorted.parquet')
   await writeSegment(sorted, data, { rowGroupSize: 1000 })
   await writeSegment(unsorted, [...data].reverse(), { rowGroupSize: 1000 })
-  const limit = 4 * await batchCharge(sorted)
-  const options = { outDir: dir, recordsPerFile: 500, parallelWrite: false, memoryLimitBytes: limit }
-  const { report } = await compact({ ...options, inputs: [{ path: sorted }] })
-  t.equal(report.rows_in, 20_000)
-  const err = await failureOf({ ...options, inputs: [{ path: unsorted, label: 'unsorted.parquet' }] })
-  t.equal(err?.code, 'CMP_ERR_INPUT_TOO_COSTLY')
-  t.same(err?.details, { file: 'unsorted.parquet', needed_bytes: err?.details?.needed_bytes, budget_bytes: limit })
-  const { report: unlimited } = await compact({ ...options, memoryLimitBytes: undefined, inputs: [{ path: unsorted }] })
-  t.equal(unlimited.rows_in, 20_000, 'without a limit it compacts')
+  const perBatch = await batchCharge(sorted)
+  const whole = await batchCharge(unsorted, 19)
+  const limit = 6 * perBatch
+  t.ok(whole > 2 * limit, `read whole it would be charged ${whole} bytes, over twice the limit of ${limit}`)
+  const options = { recordsPerFile: 500, parallelWrite: false, memoryLimitBytes: limit, runRows: 2000 }
+  const plain = await compact({ ...options, outDir: join(dir, 'sorted'), inputs: [{ path: sorted, segmentId: 's' }] })
+  const runs = await compact({ ...options, outDir: join(dir, 'unsorted'), inputs: [{ path: unsorted, segmentId: 's' }] })
+  t.equal(runs.report.rows_in, 20_000)
+  t.same(runs.files, plain.files, 'the same files')
+  for (const file of plain.files) {
+    t.ok((await readFile(join(dir, 'unsorted', file.file_name))).equals(await readFile(join(dir, 'sorted', file.file_name))), `${file.file_name}: the same bytes`)
+  }
+  t.same((await readdir(join(dir, 'unsorted'))).sort(), plain.files.map(f => f.file_name).sort(), 'no run is left behind')
+  const err = await failureOf({ ...options, outDir: join(dir, 'refused'), memoryLimitBytes: perBatch, inputs: [{ path: unsorted, label: 'unsorted.parquet' }] })
+  t.equal(err?.code, 'CMP_ERR_INPUT_TOO_COSTLY', 'a limit below a run is refused')
+  t.same(err?.details, { file: 'unsorted.parquet', needed_bytes: err?.details?.needed_bytes, budget_bytes: perBatch })
+  t.same(await readdir(join(dir, 'refused')), [], 'a refused compaction leaves no run behind')
 })

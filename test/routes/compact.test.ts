@@ -302,6 +302,37 @@ t.test('temporary disk: output files count towards MAX_TEMP_BYTES', async t => {
   await assertNoTempFiles(t, small)
 })
 
+t.test('temporary disk: the runs an input out of order is sorted into count towards MAX_TEMP_BYTES', async t => {
+  const dir = t.testdir()
+  const rows = noisyRows(20, 30, T0)
+  await writeSegment(join(dir, 'sorted.parquet'), rows)
+  await writeSegment(join(dir, 'unsorted.parquet'), [...rows].reverse())
+  const sorted = { name: 'a.parquet', data: await readFile(join(dir, 'sorted.parquet')) }
+  const unsorted = { name: 'a.parquet', data: await readFile(join(dir, 'unsorted.parquet')) }
+  const roomy = await testApp(t)
+  const reference = await roomy.inject({ method: 'POST', url: '/compact', ...await multipart([sorted]) })
+  const ok = await roomy.inject({ method: 'POST', url: '/compact', ...await multipart([unsorted]) })
+  t.equal(ok.statusCode, 200, 'with room for its run it compacts')
+  const files = async (res: typeof ok): Promise<Buffer[]> => (await readTar(res.rawPayload)).filter(e => e.name.endsWith('.parquet')).map(e => e.data)
+  const expected = await files(reference)
+  const got = await files(ok)
+  // (named by their inputs' content hashes, which differ)
+  t.ok(got.length > 0 && got.length === expected.length && got.every((data, i) => data.equals(expected[i])), 'the bytes of its copy in order')
+  t.equal(roomy.service.temp.bytesInUse, 0, 'every byte returned')
+  await assertNoTempFiles(t, roomy)
+
+  // room for the upload and its outputs: not for a run as well
+  const outputs = expected.reduce((n, data) => n + data.length, 0)
+  const small = await testApp(t, { maxTempBytes: Math.max(sorted.data.length, unsorted.data.length) + outputs + 100 })
+  const fits = await small.inject({ method: 'POST', url: '/compact', ...await multipart([sorted]) })
+  t.equal(fits.statusCode, 200, 'the input in order fits')
+  const refused = await small.inject({ method: 'POST', url: '/compact', ...await multipart([unsorted]) })
+  t.equal(refused.statusCode, 413, 'its run is past the budget')
+  t.equal((contract.check(t, 'POST', '/compact', refused) as { code: string }).code, 'CMP_ERR_REQUEST_TOO_LARGE')
+  t.equal(small.service.temp.bytesInUse, 0)
+  await assertNoTempFiles(t, small)
+})
+
 t.test('while draining, new compactions are refused with 503 and Retry-After', async t => {
   const app = await testApp(t)
   app.service.state.draining = true

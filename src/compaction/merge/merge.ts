@@ -1,8 +1,8 @@
 // K-way merge of the inputs on the sort key (metric_name in UTF-8 byte order, chq_tid and
-// chq_timestamp as signed 64-bit integers). Inputs that claim to be sorted but are not are found by
-// a key-only pre-scan and sorted in memory before they join the merge.
+// chq_timestamp as signed 64-bit integers). Inputs that are not in that order are found by a
+// key-only pre-scan (isSorted) and join the merge as sorted runs (merge/runs.ts).
 import type { MemoryAccount } from '../account.ts'
-import { readBatch, readKeys, USABLE, type Batch, type KeyColumns } from '../read/batch-reader.ts'
+import { readKeys, USABLE, type Batch, type KeyColumns } from '../read/batch-reader.ts'
 import { WindowReader } from '../read/input-columns.ts'
 import { compareUtf8 } from '../schema.ts'
 import type { Segment } from '../read/segment.ts'
@@ -39,7 +39,7 @@ export async function isSorted (segment: Segment, account: MemoryAccount): Promi
   return true
 }
 
-/** Sorts a whole-segment batch: the usable rows' positions in sort-key order (stable). */
+/** The usable rows of a batch in sort-key order (stable). */
 export function sortOrder (batch: KeyColumns): Int32Array {
   let n = 0
   for (let i = 0; i < batch.length; i++) if (batch.status[i] === USABLE) n++
@@ -50,33 +50,27 @@ export function sortOrder (batch: KeyColumns): Int32Array {
 }
 
 /**
- * Where a segment's rows come from next: a sorted segment's batches in order (WindowReader: no
- * carried columns, the writer reads those), or an unsorted one read whole with its carried columns
- * (`carry`) and sorted.
+ * Where the rows of a segment in sort order come from next, batch by batch (WindowReader: no
+ * carried columns, the writer reads those): an input, or a run of an input out of order
+ * (merge/runs.ts). Equal keys go to the input listed first, then to its first run.
  */
 export class SegmentCursor {
   readonly segment: Segment
+  /** The input the rows are from, and the run among its runs (0 for an input in order). */
+  readonly input: number
+  readonly run: number
   batch: Batch | null = null
   /** The current usable row of `batch`. */
   row = -1
-  private order: Int32Array | null = null
-  private pos = -1
-  private nextGroup = 0
-  private windows: WindowReader | null = null
-  private readonly carry: readonly string[]
-  private readonly asText: ReadonlySet<string>
-  private readonly sorted: boolean
-  private readonly account: MemoryAccount
+  private readonly windows: WindowReader
   private readonly onBatch: (batch: Batch) => void
 
-  /** `asText`: the carried columns written as strings (see readBatch). */
-  constructor (segment: Segment, sorted: boolean, carry: readonly string[], account: MemoryAccount, onBatch: (batch: Batch) => void,
-    asText: ReadonlySet<string> = new Set()) {
+  /** `windowRows`: rows per batch at most (default WINDOW_ROWS). */
+  constructor (segment: Segment, input: number, run: number, account: MemoryAccount, onBatch: (batch: Batch) => void, windowRows?: number) {
     this.segment = segment
-    this.sorted = sorted
-    this.carry = carry
-    this.asText = asText
-    this.account = account
+    this.input = input
+    this.run = run
+    this.windows = new WindowReader(segment, account, windowRows)
     this.onBatch = onBatch
   }
 
@@ -84,11 +78,6 @@ export class SegmentCursor {
   step (): boolean {
     const batch = this.batch
     if (!batch) return false
-    if (this.order) {
-      if (++this.pos >= this.order.length) return false
-      this.row = this.order[this.pos]
-      return true
-    }
     const status = batch.status
     let r = this.row + 1
     while (r < batch.length && status[r] !== USABLE) r++
@@ -96,38 +85,24 @@ export class SegmentCursor {
     return r < batch.length
   }
 
-  /** Gives back what the cursor's reader holds (the batches themselves are released as they are collected). */
+  /** Gives back what the cursor's reader holds. */
   close (): void {
-    this.windows?.close()
+    this.windows.close()
   }
 
   /** Loads batches until one has a usable row; false when the segment is exhausted. */
   async load (): Promise<boolean> {
     for (;;) {
-      this.batch = null
-      const groups = this.segment.rowGroups.length
-      if (this.sorted) {
-        this.windows ??= new WindowReader(this.segment, this.account)
-        this.batch = await this.windows.next()
-        if (this.batch === null) return false
-      } else {
-        if (this.nextGroup >= groups) return false
-        // an unsorted segment is read whole and sorted in memory: charged whole, its sort order too
-        this.nextGroup = groups
-        this.batch = await readBatch(this.segment, 0, groups - 1, this.carry, this.account, this.asText)
-        this.account.charge(4 * this.batch.length, this.segment.label)
-        this.account.hold(this.batch, 4 * this.batch.length)
-        this.order = sortOrder(this.batch)
-      }
+      this.batch = await this.windows.next()
+      if (this.batch === null) return false
       this.onBatch(this.batch)
       this.row = -1
-      this.pos = -1
       if (this.step()) return true
     }
   }
 }
 
-/** A binary min-heap of cursors ordered by their current row; ties go to the input listed first. */
+/** A binary min-heap of cursors ordered by their current row; ties go to the input listed first, then to its first run. */
 export class CursorHeap {
   private readonly items: SegmentCursor[] = []
 
@@ -176,5 +151,5 @@ export class CursorHeap {
 
 function less (a: SegmentCursor, b: SegmentCursor): boolean {
   const c = compareKeys(a.batch!, a.row, b.batch!, b.row)
-  return c < 0 || (c === 0 && a.segment.index < b.segment.index)
+  return c < 0 || (c === 0 && (a.input < b.input || (a.input === b.input && a.run < b.run)))
 }

@@ -252,7 +252,7 @@ export class SegmentColumns {
 }
 
 /**
- * A sorted segment read as batches of at most WINDOW_ROWS rows within its row groups, in order:
+ * A sorted segment read as batches of at most WINDOW_ROWS rows (or those asked for) within its row groups, in order:
  * readBatch's batches with only the key, sketch and rollup columns (the writer reads the carried
  * ones through InputColumns, for the rows it needs).
  */
@@ -265,10 +265,13 @@ export class WindowReader {
   private row = 0
   /** The charges of the last batch. */
   private tab: Tab | null = null
+  private readonly rows: number
 
-  constructor (segment: Segment, account: MemoryAccount) {
+  /** Batches of `rows` rows at most (a run's smaller pages are read in smaller batches). */
+  constructor (segment: Segment, account: MemoryAccount, rows = WINDOW_ROWS) {
     this.segment = segment
     this.account = account
+    this.rows = rows
     this.columns = new SegmentColumns(segment, account, KEY_COLUMNS)
   }
 
@@ -286,7 +289,7 @@ export class WindowReader {
     }
     if (this.group >= groups.length) return null
     const start = groups[this.group].start + this.row
-    const length = Math.min(WINDOW_ROWS, groups[this.group].rows - this.row)
+    const length = Math.min(this.rows, groups[this.group].rows - this.row)
     const tab = new Tab(this.account, this.segment.label)
     try {
       // the columns at once: a read from the file for one waits with the others'
@@ -324,11 +327,11 @@ export interface CarriedRead {
 }
 
 /**
- * The carried columns of the inputs, read by the writer for the rows of each output file: a sorted
- * input through its SegmentColumns (forward, page by page), an unsorted one from the batch it was
- * read whole into. For the report it counts, once per input row, the values of carried string
- * columns whose bytes are not valid UTF-8 (replacedUtf8): the rows a file needs, the rows passed
- * over between them, and (finish) the rows after the last.
+ * The carried columns of the inputs, read by the writer for the rows of each output file: each
+ * segment (an input in order, or a run of one out of order) through its SegmentColumns, forward,
+ * page by page. For the report it counts, once per row of the inputs it is told to count, the
+ * values of carried string columns whose bytes are not valid UTF-8 (replacedUtf8): the rows a file
+ * needs, the rows passed over between them, and (finish) the rows after the last.
  */
 export class InputColumns {
   /** Per input: values of carried string columns whose bytes were not valid UTF-8. */
@@ -337,31 +340,29 @@ export class InputColumns {
   private readonly account: MemoryAccount
   private readonly carry: readonly string[]
   private readonly asText: ReadonlySet<string>
-  private readonly readers: Array<SegmentColumns | null>
-  private readonly whole: Array<Batch | null>
+  private readonly readers: SegmentColumns[]
+  /** Per segment: whether its rows are counted here (runs, and inputs sorted into runs, are counted as they are written). */
+  private readonly counting: readonly boolean[]
   /** Per input and counted column: the rows counted so far. */
   private readonly counted: Array<Map<string, number>>
   /** Per input and row group: its carried columns with a value (footer statistics). */
   private readonly withValues: number[][]
 
-  /** `carry`: the carried columns; `asText`: those written as strings (see readBatch). */
-  constructor (segments: readonly Segment[], carry: readonly string[], asText: ReadonlySet<string>, account: MemoryAccount) {
+  /**
+   * `segments` by their index; `carry`: the carried columns; `asText`: those written as strings (see
+   * readBatch); `counting`: per segment, whether its replaced UTF-8 is counted here (default: all).
+   */
+  constructor (segments: readonly Segment[], carry: readonly string[], asText: ReadonlySet<string>, account: MemoryAccount,
+    counting: readonly boolean[] = segments.map(() => true)) {
     this.segments = segments
     this.carry = carry
     this.asText = asText
     this.account = account
+    this.counting = counting
     this.replacedUtf8 = new Float64Array(segments.length)
     this.readers = segments.map(s => new SegmentColumns(s, account, carry))
-    this.whole = segments.map(() => null)
     this.counted = segments.map(() => new Map())
     this.withValues = segments.map(s => s.rowGroups.map((_, g) => carriedWithValues(s, g, carry)))
-  }
-
-  /** An unsorted input's rows come from the batch it was read whole into (its rows are the segment's rows; its own count stands). */
-  useWhole (batch: Batch): void {
-    this.readers[batch.segment]?.close()
-    this.readers[batch.segment] = null
-    this.whole[batch.segment] = batch
   }
 
   /**
@@ -369,16 +370,11 @@ export class InputColumns {
    * first value is; null when the input has no such column. Its memory is charged until `release`.
    */
   async read (segment: number, name: string, start: number, end: number): Promise<CarriedRead | null> {
-    const whole = this.whole[segment]
-    if (whole) {
-      const column = whole.carried.get(name)
-      return column ? { column, base: whole.start, release: () => {} } : null
-    }
     const counting = this.counts(segment, name)
     const from = counting ? Math.min(start, this.counted[segment].get(name) ?? 0) : start
     const tab = new Tab(this.account, this.segments[segment].label)
     try {
-      const column = await this.readers[segment]!.read(name, from, end, tab)
+      const column = await this.readers[segment].read(name, from, end, tab)
       if (column === null) {
         tab.close()
         return null
@@ -393,8 +389,8 @@ export class InputColumns {
 
   /** Counts the rows of the counted columns no file needed (after the last one read). */
   async finish (): Promise<void> {
-    for (const [segment, reader] of this.readers.entries()) {
-      if (reader === null) continue
+    for (const segment of this.readers.keys()) {
+      if (!this.counting[segment]) continue
       const rows = this.segments[segment].numRows
       for (const name of this.carry) {
         if (!this.counts(segment, name)) continue
@@ -419,10 +415,11 @@ export class InputColumns {
   }
 
   close (): void {
-    for (const reader of this.readers) reader?.close()
+    for (const reader of this.readers) reader.close()
   }
 
   private counts (segment: number, name: string): boolean {
+    if (!this.counting[segment]) return false
     const type = this.segments[segment].columns.get(name)?.[0]?.type
     return type !== undefined && (type === 'string' || this.asText.has(name))
   }

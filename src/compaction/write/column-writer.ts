@@ -138,14 +138,14 @@ const body = new PageBuffer()
  * is appended to `pageIndexes` when given (see writePageIndexes).
  */
 export function writeColumnChunk (writer: Writer, name: string, type: ColumnType, data: ColumnValues, start: number, end: number,
-  pageIndexes?: ChunkPageIndex[]): ColumnChunk {
+  pageIndexes?: ChunkPageIndex[], pageValues = PAGE_VALUES): ColumnChunk {
   const n = end - start
   const chunkStart = writer.offset
   const defs = new Uint8Array(n)
   const present = presentValues(data, type, start, end, defs)
   const count = presentCount(present)
   const plan = present.form === 'fixed' ? chooseFixed(name, present, count) : present.form === 'bool' ? { encoding: 'RLE' as const, dictionary: null } : chooseBinary(present, count)
-  const pages = pageSpans(defs, present, plan, count)
+  const pages = pageSpans(defs, present, plan, count, pageValues)
 
   let uncompressed = 0
   let dictionaryOffset: bigint | undefined
@@ -594,15 +594,15 @@ function distinctBytes (present: Extract<Present, { form: 'binary' }>, count: nu
 // ---------------------------------------------------------------------------------------------
 // Pages
 
-/** The rows and values of each data page (at least one page, of no rows for an empty chunk). */
-function pageSpans (defs: Uint8Array, present: Present, plan: Plan, count: number): PageSpan[] {
+/** The rows and values of each data page (at least one page, of no rows for an empty chunk): at most `pageValues` values or PAGE_BYTES bytes. */
+function pageSpans (defs: Uint8Array, present: Present, plan: Plan, count: number, pageValues: number): PageSpan[] {
   const n = defs.length
   const spans: PageSpan[] = []
   // what a value takes: dictionary indices and booleans are bounded by the value count alone
   const varying = present.form === 'binary' && !plan.dictionary
   const width = present.form === 'fixed' && !plan.dictionary ? 8 : 0
   if (count === n && !varying) {
-    for (let r = 0; r < n || r === 0; r += PAGE_VALUES) spans.push([r, Math.min(n, r + PAGE_VALUES), r, Math.min(n, r + PAGE_VALUES)])
+    for (let r = 0; r < n || r === 0; r += pageValues) spans.push([r, Math.min(n, r + pageValues), r, Math.min(n, r + pageValues)])
     return spans
   }
   let r0 = 0
@@ -616,7 +616,7 @@ function pageSpans (defs: Uint8Array, present: Present, plan: Plan, count: numbe
       bytes += 4 + present.offsets[e + 1] - present.offsets[e]
     } else bytes += width
     k++
-    if (k - k0 === PAGE_VALUES || bytes >= PAGE_BYTES) {
+    if (k - k0 === pageValues || bytes >= PAGE_BYTES) {
       spans.push([r0, r + 1, k0, k])
       r0 = r + 1
       k0 = k

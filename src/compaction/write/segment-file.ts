@@ -4,7 +4,7 @@ import { renameSync, rmSync } from 'node:fs'
 import { ByteWriter, fileWriter } from 'hyparquet-writer'
 import type { ColumnChunk, RowGroup } from 'hyparquet'
 import { copyBytes } from '../bytes.ts'
-import { STATISTICS_BYTES, writeColumnChunk, writePageIndexes, type ChunkPageIndex, type ColumnValues } from './column-writer.ts'
+import { PAGE_VALUES, STATISTICS_BYTES, writeColumnChunk, writePageIndexes, type ChunkPageIndex, type ColumnValues } from './column-writer.ts'
 import { bloomCandidate, writeBloomCandidates, type BloomCandidate } from './bloom.ts'
 import { MAGIC, parquetSchema, writeMetadata } from '../parquet.ts'
 import { metricFingerprints } from '../ids.ts'
@@ -157,13 +157,22 @@ export class ColumnarFile {
   private readonly ranges: Array<[number, number]> = []
   private readonly columns: EncodedColumn[] = []
   private readonly blooms: BloomCandidate[] = []
+  private readonly withBlooms: boolean
+  private readonly pageValues: number
+  private encoded = 0
 
-  /** A file of n rows in row groups of `groupRows` (the last may hold fewer). */
-  constructor (schema: readonly OutputColumn[], n: number, groupRows: number) {
+  /**
+   * A file of n rows in row groups of `groupRows` (the last may hold fewer). For a file only the
+   * engine reads (a run, merge/runs.ts): `blooms` false leaves out the bloom filters, and
+   * `pageValues` bounds a data page's values (default PAGE_VALUES).
+   */
+  constructor (schema: readonly OutputColumn[], n: number, groupRows: number, { blooms = true, pageValues = PAGE_VALUES }: { blooms?: boolean, pageValues?: number } = {}) {
     if (!(groupRows >= 1 && groupRows <= ROW_GROUP_ROWS)) throw new Error(`row groups of ${groupRows} rows`)
     this.schema = schema
     this.n = n
     this.groupRows = groupRows
+    this.withBlooms = blooms
+    this.pageValues = pageValues
     for (let start = 0; start < n; start += groupRows) this.ranges.push([start, Math.min(n, start + groupRows)])
   }
 
@@ -178,12 +187,18 @@ export class ColumnarFile {
     const pageIndexes: ChunkPageIndex[] = []
     for (const [start, end] of this.ranges) {
       starts.push(writer.offset)
-      chunks.push(writeColumnChunk(writer, column.name, column.type, values, start, end, pageIndexes))
+      chunks.push(writeColumnChunk(writer, column.name, column.type, values, start, end, pageIndexes, this.pageValues))
     }
     starts.push(writer.offset)
     this.columns.push({ bytes: new Uint8Array(writer.getBuffer().slice(0, writer.offset)), starts, chunks, pageIndexes })
-    const bloom = bloomCandidate(column, c, values, this.ranges)
+    this.encoded += writer.offset
+    const bloom = this.withBlooms ? bloomCandidate(column, c, values, this.ranges) : null
     if (bloom) this.blooms.push(bloom)
+  }
+
+  /** Bytes of the columns encoded so far. */
+  get encodedBytes (): number {
+    return this.encoded
   }
 
   /** Writes the file at path (via a `.partial` name) once every column is added. */
@@ -400,19 +415,32 @@ function gatherFrom (rows: OutputRows, s: number, n: number, column: OutputColum
     at = new Int32Array(n)
     for (let i = 0; i < n; i++) at[i] = rows.sourceRow(s + i) - bases[table.ids[i]]
   }
+  return gatherAt(at, n, table.ids, column, sources)
+}
+
+/**
+ * A column of one input's rows `at`, in that order, as a file's carried column is gathered: how a
+ * run of an input out of order is written (merge/runs.ts).
+ */
+export function gatherRows (source: CarriedColumn | undefined, at: Int32Array, column: OutputColumn): ColumnValues {
+  return gatherAt(at, at.length, new Int32Array(at.length), column, [source])
+}
+
+/** Row i of the column is row at[i] of source ids[i]. */
+function gatherAt (at: Int32Array, n: number, ids: Int32Array, column: OutputColumn, sources: ReadonlyArray<CarriedColumn | undefined>): ColumnValues {
   const direct = sources.every(c => c === undefined || (c.type === column.type && DIRECT_KINDS[column.type] === c.column.kind))
   if (direct) {
     const columns = sources.map(c => c?.column)
     switch (column.type) {
-      case 'string': return gatherText(at, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'text' }> | undefined>)
-      case 'int64': case 'double': case 'bool': return gatherFixed(at, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | undefined>, column.type)
-      case 'bytes': return gatherBytes(at, n, table.ids, columns as Array<Extract<DecodedColumn, { kind: 'bytes' }> | undefined>)
+      case 'string': return gatherText(at, n, ids, columns as Array<Extract<DecodedColumn, { kind: 'text' }> | undefined>)
+      case 'int64': case 'double': case 'bool': return gatherFixed(at, n, ids, columns as Array<Extract<DecodedColumn, { kind: 'int64' | 'double' | 'bool' }> | undefined>, column.type)
+      case 'bytes': return gatherBytes(at, n, ids, columns as Array<Extract<DecodedColumn, { kind: 'bytes' }> | undefined>)
     }
   }
   const convert = converter(column.type)
   const values = new Array<unknown>(n)
   for (let i = 0; i < n; i++) {
-    const source = sources[table.ids[i]]
+    const source = sources[ids[i]]
     const v = source ? valueAt(source.column, at[i]) : null
     values[i] = v === null ? null : source!.type === column.type ? v : convert(v)
   }
