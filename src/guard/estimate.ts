@@ -1,7 +1,7 @@
 // The memory a compaction is expected to need at its peak, from its inputs' parquet footers: what
 // it reserves from the budget before it starts. README "Memory guards" has the formula.
 import { basename } from 'node:path'
-import { FILES_BUFFERED, FILES_IN_FLIGHT, WINDOW_ROWS, currentName, type CompactionInput } from '../compaction/index.ts'
+import { FILES_BUFFERED, FILES_IN_FLIGHT, RUN_ROWS, WINDOW_ROWS, currentName, runLayout, type CompactionInput } from '../compaction/index.ts'
 import { readFooterFigures, type FooterFigures } from './footer.ts'
 
 /**
@@ -12,11 +12,11 @@ import { readFooterFigures, type FooterFigures } from './footer.ts'
  */
 export const BASE_BYTES = 48 * 1024 * 1024
 /**
- * Bytes per uncompressed byte of each input's largest row group: an input in sort order holds its
- * columns' current pages decompressed (a row group's at most), their dictionaries decoded, and a
- * chunk's compressed bytes until its last page is read; an input out of order, read whole, its
- * decoded columns (for one row group about 3x its uncompressed bytes: 135 MiB peak against 133
- * estimated with 2x on the unsorted bundle of test/guard/estimate-peak.test.ts).
+ * Bytes per uncompressed byte of each input's largest row group: an input holds its columns'
+ * current pages decompressed (a row group's at most), their dictionaries decoded, and a chunk's
+ * compressed bytes until its last page is read. Decoded columns take about as much: 3x a row
+ * group's uncompressed bytes (135 MiB peak against 133 estimated with 2x when the unsorted bundle
+ * of test/guard/estimate-peak.test.ts was read whole).
  */
 export const PAGE_FACTOR = 3
 /**
@@ -47,13 +47,15 @@ export const OUTPUT_DENSITY_BOUND = 8
 
 /** What the estimate is made of, read from the footers. */
 export interface InputFigures {
-  /**
-   * Uncompressed bytes of each input's largest row group (what bounds the pages an input holds at
-   * a time), or of all its row groups when its footer proves it out of order (it is read whole).
-   */
+  /** Uncompressed bytes of each input's largest row group (what bounds the pages an input holds at a time). */
   readonly largestRowGroupBytes: readonly number[]
   /** Rows of each input. */
   readonly inputRows: readonly number[]
+  /**
+   * Per input, the uncompressed bytes of all its row groups when its footer proves it out of order
+   * (the engine sorts it into runs), else 0. Absent: none is.
+   */
+  readonly outOfOrderBytes?: readonly number[]
   readonly rows: number
   /** Distinct columns across the inputs (the output schema's width, roughly). */
   readonly columns: number
@@ -68,6 +70,7 @@ export interface InputFigures {
  */
 export async function inputFigures (inputs: ReadonlyArray<CompactionInput & { readonly footer?: FooterFigures, readonly bytes?: number }>): Promise<InputFigures> {
   const largestRowGroupBytes: number[] = []
+  const outOfOrderBytes: number[] = []
   const inputRows: number[] = []
   const columns = new Set<string>()
   let rows = 0
@@ -75,19 +78,31 @@ export async function inputFigures (inputs: ReadonlyArray<CompactionInput & { re
   for (const input of inputs) {
     bytes = input.bytes === undefined || bytes === undefined ? undefined : bytes + input.bytes
     const footer = input.footer ?? await readFooterFigures(input.path, input.label ?? basename(input.path))
-    largestRowGroupBytes.push(footer.outOfOrder ? footer.totalBytes : footer.largestRowGroupBytes)
+    largestRowGroupBytes.push(footer.largestRowGroupBytes)
+    outOfOrderBytes.push(footer.outOfOrder ? footer.totalBytes : 0)
     inputRows.push(footer.rows)
     rows += footer.rows
     for (const name of footer.columns) columns.add(currentName(name))
   }
-  return { largestRowGroupBytes, inputRows, rows, columns: columns.size, bytes }
+  return { largestRowGroupBytes, inputRows, outOfOrderBytes, rows, columns: columns.size, bytes }
 }
 
 /**
- * Peak bytes of a compaction (its files written inline, as in a compaction child):
- *   BASE
- * + PAGE_FACTOR x the sum of each input's largest row group (its pages)
+ * Peak bytes of a compaction (its files written inline, as in a compaction child): BASE, and its
+ * two phases added (the memory the first takes is not all given back to the system before the
+ * second: on one unsorted file of 200 000 rows the peak was 92-120 MiB against 107 estimated with
+ * the larger of the two).
+ *
+ * Sorting the inputs out of order into runs, one chunk at a time (only those the footers prove out
+ * of order; README "Memory guards"): the largest over them of
+ *   PAGE_FACTOR x (its largest row group + its uncompressed bytes per row x min(rows, RUN_ROWS)).
+ *
+ * The merge:
+ *   PAGE_FACTOR x the sum of each input's largest row group (its pages)
  * + BATCH_ROW_BYTES x the sum of each input's batch rows (min(WINDOW_ROWS, its rows))
+ * + in place of both for an input out of order, per run of it (RUN_ROWS rows), as for an input of
+ *   the run's row groups: PAGE_FACTOR x a row group (its uncompressed bytes per row x a run's
+ *   group rows) and BATCH_ROW_BYTES x a run's batch
  * + OUTPUT_ROW_BYTES x the output rows buffered: min(rows, FILES_BUFFERED x rows per file)
  * + GATHER_ROW_BYTES x the rows of one file, and FILES_IN_FLIGHT files' compressed bytes (the
  *   target, or the inputs' bytes for one file).
@@ -96,12 +111,29 @@ export async function inputFigures (inputs: ReadonlyArray<CompactionInput & { re
  * otherwise every row counts (one file may hold the whole bundle).
  */
 export function estimateBytes (figures: InputFigures, recordsPerFile: number | undefined, targetFileBytes = Infinity): number {
-  const pages = PAGE_FACTOR * figures.largestRowGroupBytes.reduce((a, b) => a + b, 0)
-  const batches = BATCH_ROW_BYTES * figures.inputRows.reduce((sum, rows) => sum + Math.min(WINDOW_ROWS, rows), 0)
+  let pages = 0
+  let batches = 0
+  let sorting = 0
+  const { groupRows, pageRows } = runLayout(RUN_ROWS)
+  for (const [i, rows] of figures.inputRows.entries()) {
+    const outOfOrder = figures.outOfOrderBytes?.[i] ?? 0
+    if (outOfOrder === 0 || rows === 0) {
+      pages += PAGE_FACTOR * figures.largestRowGroupBytes[i]
+      batches += BATCH_ROW_BYTES * Math.min(WINDOW_ROWS, rows)
+      continue
+    }
+    // sorted into runs: a chunk at a time, then a cursor per run
+    const perRow = outOfOrder / rows
+    sorting = Math.max(sorting, PAGE_FACTOR * (figures.largestRowGroupBytes[i] + perRow * Math.min(rows, RUN_ROWS)))
+    const runs = Math.ceil(rows / RUN_ROWS)
+    batches += BATCH_ROW_BYTES * runs * Math.min(pageRows, rows)
+    pages += runs * PAGE_FACTOR * perRow * Math.min(groupRows, rows)
+  }
   const bytesPerRow = figures.bytes === undefined || figures.rows === 0 ? 0 : figures.bytes / figures.rows
   const rowsPerTarget = bytesPerRow > 0 ? Math.ceil(targetFileBytes * OUTPUT_DENSITY_BOUND / bytesPerRow) : Infinity
   const rowsPerFile = Math.min(figures.rows, recordsPerFile ?? Infinity, rowsPerTarget)
   const buffered = Math.min(figures.rows, FILES_BUFFERED * rowsPerFile)
   const fileBytes = Math.min(targetFileBytes, figures.bytes ?? (Number.isFinite(targetFileBytes) ? targetFileBytes : 0))
-  return BASE_BYTES + pages + batches + OUTPUT_ROW_BYTES * buffered + GATHER_ROW_BYTES * rowsPerFile + FILES_IN_FLIGHT * fileBytes
+  const merge = pages + batches + OUTPUT_ROW_BYTES * buffered + GATHER_ROW_BYTES * rowsPerFile + FILES_IN_FLIGHT * fileBytes
+  return BASE_BYTES + sorting + merge
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import {
   BASE_BYTES, BATCH_ROW_BYTES, GATHER_ROW_BYTES, OUTPUT_DENSITY_BOUND, OUTPUT_ROW_BYTES, PAGE_FACTOR, estimateBytes, inputFigures,
 } from '../../src/guard/estimate.ts'
-import { FILES_BUFFERED, FILES_IN_FLIGHT, WINDOW_ROWS } from '../../src/compaction/index.ts'
+import { FILES_BUFFERED, FILES_IN_FLIGHT, RUN_ROWS, WINDOW_ROWS, runLayout } from '../../src/compaction/index.ts'
 import { twoSegments } from '../support/http.ts'
 import { writeSegment } from '../support/segments.ts'
 import { readFooterFigures } from '../../src/guard/footer.ts'
@@ -44,7 +44,7 @@ t.test('the figures come from the footers: rows, distinct current column names, 
   t.ok(figures.columns >= 5)
 })
 
-t.test('an input its footer proves out of order (read whole by the engine) counts all its row groups, a sorted one its largest', async t => {
+t.test('an input its footer proves out of order (sorted into runs) counts a chunk sorted, then a cursor per run in place of its pages and batch', async t => {
   const dir = t.testdir()
   const spec = (name: (i: number) => string) => Array.from({ length: 60 }, (_, i) => ({ name: name(i), tid: BigInt(i), ts: 1_756_339_200_000 + i * 10_000, values: [i] }))
   const sorted = join(dir, 'sorted.parquet')
@@ -54,10 +54,25 @@ t.test('an input its footer proves out of order (read whole by the engine) count
   const figures = await inputFigures([{ path: sorted }, { path: unsorted }])
   const [s, u] = await Promise.all([sorted, unsorted].map(path => readFooterFigures(path, 'x')))
   t.ok(!s.outOfOrder && u.outOfOrder, 'the footers say which is out of order')
-  t.same(figures.largestRowGroupBytes, [s.largestRowGroupBytes, u.totalBytes])
+  t.same(figures.largestRowGroupBytes, [s.largestRowGroupBytes, u.largestRowGroupBytes])
+  t.same(figures.outOfOrderBytes, [0, u.totalBytes], 'all the row groups of the one out of order')
   t.ok(u.totalBytes > 5 * u.largestRowGroupBytes, `six row groups counted (${u.totalBytes} against ${u.largestRowGroupBytes})`)
 })
 
-t.test('a bad footer is the engine\'s CMP_ERR_BAD_PARQUET naming the file', async t => {
-  await t.rejects(inputFigures([{ path: join(import.meta.dirname, 'estimate.test.ts'), label: 'x.parquet' }]), { code: 'CMP_ERR_BAD_PARQUET', details: { file: 'x.parquet' } })
+t.test('out of order: sorting a chunk, and the merge with a cursor per run of RUN_ROWS rows', async t => {
+  const { groupRows, pageRows } = runLayout(RUN_ROWS)
+  // 1 000 000 rows of 100 uncompressed bytes in row groups of 8 192 rows, beside 10 000 rows in order
+  const rows = 1_000_000
+  const figures = { largestRowGroupBytes: [819_200, 5000], inputRows: [rows, 10_000], outOfOrderBytes: [1e8, 0], rows: rows + 10_000, columns: 10 }
+  const runs = Math.ceil(rows / RUN_ROWS)
+  const merge = PAGE_FACTOR * 5000 + BATCH_ROW_BYTES * WINDOW_ROWS +
+    runs * (BATCH_ROW_BYTES * pageRows + PAGE_FACTOR * 100 * groupRows) +
+    (OUTPUT_ROW_BYTES * FILES_BUFFERED + GATHER_ROW_BYTES) * 100
+  const sorting = PAGE_FACTOR * (819_200 + 100 * RUN_ROWS)
+  t.equal(estimateBytes(figures, 100), BASE_BYTES + sorting + merge, 'a chunk sorted, then the merge of its runs')
+  t.ok(sorting + merge < PAGE_FACTOR * 1e8 / 2, 'under half of what reading it whole took')
+  const whole = { ...figures, largestRowGroupBytes: [1e8, 5000] }
+  t.equal(estimateBytes(whole, 100), BASE_BYTES + PAGE_FACTOR * (1e8 + 100 * RUN_ROWS) + merge, 'one row group of 100 MB: its pages while it is sorted')
+  t.equal(estimateBytes({ ...whole, outOfOrderBytes: undefined }, 100), BASE_BYTES + PAGE_FACTOR * (1e8 + 5000) + BATCH_ROW_BYTES * 2 * WINDOW_ROWS + (OUTPUT_ROW_BYTES * FILES_BUFFERED + GATHER_ROW_BYTES) * 100,
+    'the same figures in order: its largest row group and a batch')
 })

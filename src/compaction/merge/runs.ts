@@ -21,7 +21,7 @@ import { sortOrder } from './merge.ts'
  * and written; each run then costs the merge a cursor: its batch, its pages, and the compressed
  * chunks of its current row group.
  */
-export const RUN_ROWS = 65536
+export const RUN_ROWS = 32768
 /** The most rows a run may be given (CompactionOptions.runRows): a row group of a run is a row group an input may have. */
 export const MAX_RUN_ROWS = 1_048_576
 /** A run of `rows` rows is written in RUN_GROUPS row groups. */
