@@ -47,8 +47,10 @@ export const DATASETS: Readonly<Record<string, DataOptions>> = {
   'wide-1rg': { ...DEFAULT_DATA, columns: 150, rowGroupSize: 1_000_000 },
   /** wide in row groups of 8 192 rows. */
   'wide-8k': { ...DEFAULT_DATA, columns: 150, rowGroupSize: 8192 },
-  /** default with every file written out of sort order (time-major): each is sorted into runs. */
+  /** default with every file written out of sort order (time-major): 50 000 rows each, sorted in memory. */
   unsorted: { ...DEFAULT_DATA, unsorted: 1 },
+  /** The same rows in 5 files of 200 000: each sorted into 4 runs on disk. */
+  'unsorted-large': { ...DEFAULT_DATA, files: 5, unsorted: 1 },
   /** The memory check: default with 4x the rows, same number of files. */
   'default-x4': { ...DEFAULT_DATA, rows: 4 * DEFAULT_DATA.rows },
 }
@@ -60,7 +62,8 @@ export const PROFILES: Readonly<Record<string, BenchProfile>> = {
   many: { name: 'many', data: 'many', frequencyMs: 10_000, description: '1M rows, 50 files, 44 columns' },
   'wide-1rg': { name: 'wide-1rg', data: 'wide-1rg', frequencyMs: 10_000, description: 'wide with one row group per file (~50 000 rows each)' },
   'wide-8k': { name: 'wide-8k', data: 'wide-8k', frequencyMs: 10_000, description: 'wide in row groups of 8 192 rows' },
-  unsorted: { name: 'unsorted', data: 'unsorted', frequencyMs: 10_000, description: 'default with every file out of sort order (time-major): sorted into runs on disk' },
+  unsorted: { name: 'unsorted', data: 'unsorted', frequencyMs: 10_000, description: 'default with every file out of sort order (time-major), 50 000 rows each: sorted in memory' },
+  'unsorted-large': { name: 'unsorted-large', data: 'unsorted-large', frequencyMs: 10_000, description: 'unsorted in 5 files of 200 000 rows: each sorted into 4 runs on disk' },
   'real-wide': {
     name: 'real-wide', data: 'real-wide', frequencyMs: 10_000,
     description: 'the real fixtures, time-shifted copies: ~1M rows, 159 columns, 17 files of one row group (skipped without the fixtures)',

@@ -64,9 +64,9 @@ export const readCompressors: Compressors = {
   },
 }
 
-/** ZSTD compressor for hyparquet-writer: returns the compressed page. */
-export function zstdCompress (input: Uint8Array): Uint8Array {
+/** ZSTD compressor for hyparquet-writer: returns the compressed page (at ZSTD_LEVEL unless told). */
+export function zstdCompress (input: Uint8Array, level = ZSTD_LEVEL): Uint8Array {
   const out = new Uint8Array(zstd.compressBound(input.length))
-  const n = cctx.compress(out, input, ZSTD_LEVEL)
+  const n = cctx.compress(out, input, level)
   return out.subarray(0, n)
 }

@@ -9,8 +9,8 @@ import { CompactorError } from '../errors.ts'
 import { MemoryAccount } from './account.ts'
 import { segmentIdFor } from './ids.ts'
 import { Aggregator } from './merge/aggregate.ts'
-import { CursorHeap, SegmentCursor, isSorted } from './merge/merge.ts'
-import { MAX_RUN_ROWS, RUN_ROWS, runLayout, sortIntoRuns } from './merge/runs.ts'
+import { CursorHeap, SegmentCursor, SortedBatchCursor, isSorted, type Cursor } from './merge/merge.ts'
+import { MAX_RUN_ROWS, RUN_ROWS, runLayout, sortInput, type SortedInput } from './merge/runs.ts'
 import { DROP_REASONS, type Batch } from './read/batch-reader.ts'
 import { InputColumns } from './read/input-columns.ts'
 import type { FileIdentity } from './read/input-file.ts'
@@ -96,7 +96,7 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
 
   const segments: Segment[] = []
   const runs: Segment[] = []
-  const cursors: SegmentCursor[] = []
+  const cursors: Cursor[] = []
   let spillDir: string | null = null
   let inputs: InputColumns | undefined
   let writer: SegmentWriter | undefined
@@ -124,19 +124,16 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
       altered.unsignedTid[batch.segment] += batch.unsignedTid
       options.onProgress?.(rowsRead, rowsTotal)
     }
-    // each input's cursors: the input itself, or the runs it was sorted into (counted as they were written)
-    const sources: Array<Array<{ segment: Segment, run: number }>> = []
+    // each input's place in the merge: the input itself, or, out of order, the runs it was sorted
+    // into or its batch sorted in memory (counted as they were read)
+    const runRows = options.runRows ?? RUN_ROWS
+    const sortedInputs: SortedInput[] = []
+    const spillTo = async (): Promise<string> => (spillDir ??= options.spillDir ?? await mkdtemp(join(options.outDir, '.runs-')))
     for (const segment of segments) {
-      if (sorted[segment.index]) {
-        sources.push([{ segment, run: 0 }])
-        continue
-      }
-      spillDir ??= options.spillDir ?? await mkdtemp(join(options.outDir, '.runs-'))
-      const made = await sortIntoRuns(segment, {
-        dir: spillDir, firstIndex: segments.length + runs.length, rows: options.runRows ?? RUN_ROWS, carry, asText, account, onBatch, onRun: options.onSpill,
-      })
-      runs.push(...made)
-      sources.push(made.map((run, k) => ({ segment: run, run: k })))
+      if (sorted[segment.index]) continue
+      const done = await sortInput(segment, { dir: spillTo, firstIndex: segments.length + runs.length, rows: runRows, carry, asText, account, onBatch, onRun: options.onSpill })
+      sortedInputs.push(done)
+      if ('runs' in done) runs.push(...done.runs)
     }
     inputs = new InputColumns([...segments, ...runs], carry, asText, account, [...sorted, ...runs.map(() => false)])
 
@@ -154,10 +151,20 @@ export async function compact (options: CompactionOptions): Promise<CompactionRe
 
     // the merge loop: rows in key order, aggregated; files end only where a series does
     const heap = new CursorHeap()
-    const runRows = runLayout(options.runRows ?? RUN_ROWS).pageRows
-    for (const [input, list] of sources.entries()) {
-      for (const { segment, run } of list) {
-        const cursor = sorted[input] ? new SegmentCursor(segment, input, run, account, onBatch) : new SegmentCursor(segment, input, run, account, () => {}, runRows)
+    const pageRows = runLayout(runRows).pageRows
+    const outOfOrder = sortedInputs[Symbol.iterator]()
+    for (const segment of segments) {
+      const cursorsOf: Cursor[] = []
+      if (sorted[segment.index]) cursorsOf.push(new SegmentCursor(segment, segment.index, 0, account, onBatch))
+      else {
+        const done = outOfOrder.next().value!
+        if ('runs' in done) for (const [k, run] of done.runs.entries()) cursorsOf.push(new SegmentCursor(run, segment.index, k, account, () => {}, pageRows))
+        else {
+          inputs.useWhole(done.batch)
+          cursorsOf.push(new SortedBatchCursor(done.batch, done.order))
+        }
+      }
+      for (const cursor of cursorsOf) {
         cursors.push(cursor)
         if (await cursor.load()) heap.push(cursor)
       }

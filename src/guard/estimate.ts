@@ -93,16 +93,17 @@ export async function inputFigures (inputs: ReadonlyArray<CompactionInput & { re
  * second: on one unsorted file of 200 000 rows the peak was 92-120 MiB against 107 estimated with
  * the larger of the two).
  *
- * Sorting the inputs out of order into runs, one chunk at a time (only those the footers prove out
- * of order; README "Memory guards"): the largest over them of
- *   PAGE_FACTOR x (its largest row group + its uncompressed bytes per row x min(rows, RUN_ROWS)).
+ * Sorting the inputs out of order of more than RUN_ROWS rows into runs, one chunk at a time (only
+ * those the footers prove out of order; README "Memory guards"): the largest over them of
+ *   PAGE_FACTOR x (its largest row group + its uncompressed bytes per row x RUN_ROWS).
  *
  * The merge:
  *   PAGE_FACTOR x the sum of each input's largest row group (its pages)
  * + BATCH_ROW_BYTES x the sum of each input's batch rows (min(WINDOW_ROWS, its rows))
- * + in place of both for an input out of order, per run of it (RUN_ROWS rows), as for an input of
- *   the run's row groups: PAGE_FACTOR x a row group (its uncompressed bytes per row x a run's
- *   group rows) and BATCH_ROW_BYTES x a run's batch
+ * + in place of both for an input out of order: of at most RUN_ROWS rows (sorted in memory),
+ *   PAGE_FACTOR x all its row groups' uncompressed bytes; else per run of it, as for an
+ *   input of the run's row groups, PAGE_FACTOR x a row group (its uncompressed bytes per row x a
+ *   run's group rows) and BATCH_ROW_BYTES x a run's batch
  * + OUTPUT_ROW_BYTES x the output rows buffered: min(rows, FILES_BUFFERED x rows per file)
  * + GATHER_ROW_BYTES x the rows of one file, and FILES_IN_FLIGHT files' compressed bytes (the
  *   target, or the inputs' bytes for one file).
@@ -122,9 +123,14 @@ export function estimateBytes (figures: InputFigures, recordsPerFile: number | u
       batches += BATCH_ROW_BYTES * Math.min(WINDOW_ROWS, rows)
       continue
     }
+    if (rows <= RUN_ROWS) {
+      // sorted in memory: decoded whole, held through the merge
+      pages += PAGE_FACTOR * outOfOrder
+      continue
+    }
     // sorted into runs: a chunk at a time, then a cursor per run
     const perRow = outOfOrder / rows
-    sorting = Math.max(sorting, PAGE_FACTOR * (figures.largestRowGroupBytes[i] + perRow * Math.min(rows, RUN_ROWS)))
+    sorting = Math.max(sorting, PAGE_FACTOR * (figures.largestRowGroupBytes[i] + perRow * RUN_ROWS))
     const runs = Math.ceil(rows / RUN_ROWS)
     batches += BATCH_ROW_BYTES * runs * Math.min(pageRows, rows)
     pages += runs * PAGE_FACTOR * perRow * Math.min(groupRows, rows)

@@ -1,6 +1,7 @@
-// An input out of sort order is sorted in runs (merge/runs.ts): the result is that of its rows
-// sorted stably in one piece, whatever the run size; its drops and alterations are counted once,
-// on the input; the runs' bytes are reported as they are written and no run outlives the compaction.
+// An input out of sort order is sorted in runs (merge/runs.ts), or in memory when it is one chunk:
+// the result is that of its rows sorted stably in one piece, whatever the run size; its drops and
+// alterations are counted once, on the input; the runs' bytes are reported as they are written and
+// no run outlives the compaction.
 import t from 'tap'
 import { mkdir, readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -83,7 +84,8 @@ t.test('runs of any size give the result of the rows sorted in one piece: the fi
     const got = await run(`runs-${runRows}`, unsorted, { runRows })
     let runs = 0
     for (let start = 0; start < rows.length; start += runRows) if (rows.slice(start, start + runRows).some(usable)) runs++
-    t.equal(got.spilled.length, runs, `${runRows} rows a run: ${runs} runs (a chunk of dropped rows writes none)`)
+    if (runRows >= rows.length) runs = 0
+    t.equal(got.spilled.length, runs, runs === 0 ? 'an input of one chunk is sorted in memory' : `${runRows} rows a run: ${runs} runs (a chunk of dropped rows writes none)`)
     t.ok(got.spilled.every(bytes => bytes > 0))
     t.same(got.result.files, reference.result.files, `${runRows} rows a run: the same files`)
     t.ok(got.bytes.every((b, i) => b.equals(reference.bytes[i])), `${runRows} rows a run: the same bytes`)

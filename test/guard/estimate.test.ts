@@ -73,6 +73,9 @@ t.test('out of order: sorting a chunk, and the merge with a cursor per run of RU
   t.ok(sorting + merge < PAGE_FACTOR * 1e8 / 2, 'under half of what reading it whole took')
   const whole = { ...figures, largestRowGroupBytes: [1e8, 5000] }
   t.equal(estimateBytes(whole, 100), BASE_BYTES + PAGE_FACTOR * (1e8 + 100 * RUN_ROWS) + merge, 'one row group of 100 MB: its pages while it is sorted')
+  const small = { largestRowGroupBytes: [20_000, 5000], inputRows: [RUN_ROWS, 10_000], outOfOrderBytes: [100 * RUN_ROWS, 0], rows: RUN_ROWS + 10_000, columns: 10 }
+  t.equal(estimateBytes(small, 100), BASE_BYTES + PAGE_FACTOR * (100 * RUN_ROWS + 5000) + BATCH_ROW_BYTES * WINDOW_ROWS + (OUTPUT_ROW_BYTES * FILES_BUFFERED + GATHER_ROW_BYTES) * 100,
+    'RUN_ROWS rows at most: sorted in memory, all its row groups decoded through the merge')
   t.equal(estimateBytes({ ...whole, outOfOrderBytes: undefined }, 100), BASE_BYTES + PAGE_FACTOR * (1e8 + 5000) + BATCH_ROW_BYTES * 2 * WINDOW_ROWS + (OUTPUT_ROW_BYTES * FILES_BUFFERED + GATHER_ROW_BYTES) * 100,
     'the same figures in order: its largest row group and a batch')
 })

@@ -49,12 +49,26 @@ export function sortOrder (batch: KeyColumns): Int32Array {
   return order.sort((i, j) => compareKeys(batch, i, batch, j) || i - j)
 }
 
+/** Where an input's rows come from next, in sort order. Equal keys go to the input listed first, then to its first run. */
+export interface Cursor {
+  /** The input the rows are from, and the run among its runs (0 for an input in order). */
+  readonly input: number
+  readonly run: number
+  batch: Batch | null
+  /** The current usable row of `batch`. */
+  row: number
+  /** Moves to the next usable row within the current batch; false when the batch is used up. */
+  step (): boolean
+  /** Loads batches until one has a usable row; false when the rows are exhausted. */
+  load (): Promise<boolean>
+  close (): void
+}
+
 /**
- * Where the rows of a segment in sort order come from next, batch by batch (WindowReader: no
- * carried columns, the writer reads those): an input, or a run of an input out of order
- * (merge/runs.ts). Equal keys go to the input listed first, then to its first run.
+ * The rows of a segment in sort order, batch by batch (WindowReader: no carried columns, the
+ * writer reads those): an input, or a run of an input out of order (merge/runs.ts).
  */
-export class SegmentCursor {
+export class SegmentCursor implements Cursor {
   readonly segment: Segment
   /** The input the rows are from, and the run among its runs (0 for an input in order). */
   readonly input: number
@@ -102,14 +116,48 @@ export class SegmentCursor {
   }
 }
 
+/** An input out of order sorted in memory (merge/runs.ts): its one batch, in the order of its usable rows. */
+export class SortedBatchCursor implements Cursor {
+  readonly input: number
+  readonly run = 0
+  batch: Batch | null = null
+  row = -1
+  private readonly whole: Batch
+  private readonly order: Int32Array
+  private pos = -1
+  private loaded = false
+
+  constructor (batch: Batch, order: Int32Array) {
+    this.whole = batch
+    this.order = order
+    this.input = batch.segment
+  }
+
+  step (): boolean {
+    if (++this.pos >= this.order.length) return false
+    this.row = this.order[this.pos]
+    return true
+  }
+
+  async load (): Promise<boolean> {
+    this.batch = null
+    if (this.loaded) return false
+    this.loaded = true
+    this.batch = this.whole
+    return this.step()
+  }
+
+  close (): void {}
+}
+
 /** A binary min-heap of cursors ordered by their current row; ties go to the input listed first, then to its first run. */
 export class CursorHeap {
-  private readonly items: SegmentCursor[] = []
+  private readonly items: Cursor[] = []
 
   get size (): number { return this.items.length }
-  top (): SegmentCursor { return this.items[0] }
+  top (): Cursor { return this.items[0] }
 
-  push (cursor: SegmentCursor): void {
+  push (cursor: Cursor): void {
     const items = this.items
     items.push(cursor)
     let i = items.length - 1
@@ -149,7 +197,7 @@ export class CursorHeap {
   }
 }
 
-function less (a: SegmentCursor, b: SegmentCursor): boolean {
+function less (a: Cursor, b: Cursor): boolean {
   const c = compareKeys(a.batch!, a.row, b.batch!, b.row)
   return c < 0 || (c === 0 && (a.input < b.input || (a.input === b.input && a.run < b.run)))
 }

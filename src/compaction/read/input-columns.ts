@@ -341,6 +341,8 @@ export class InputColumns {
   private readonly carry: readonly string[]
   private readonly asText: ReadonlySet<string>
   private readonly readers: SegmentColumns[]
+  /** Inputs sorted in memory: their batch, which holds every carried column. */
+  private readonly whole: Array<Batch | null>
   /** Per segment: whether its rows are counted here (runs, and inputs sorted into runs, are counted as they are written). */
   private readonly counting: readonly boolean[]
   /** Per input and counted column: the rows counted so far. */
@@ -361,6 +363,7 @@ export class InputColumns {
     this.counting = counting
     this.replacedUtf8 = new Float64Array(segments.length)
     this.readers = segments.map(s => new SegmentColumns(s, account, carry))
+    this.whole = segments.map(() => null)
     this.counted = segments.map(() => new Map())
     this.withValues = segments.map(s => s.rowGroups.map((_, g) => carriedWithValues(s, g, carry)))
   }
@@ -370,6 +373,11 @@ export class InputColumns {
    * first value is; null when the input has no such column. Its memory is charged until `release`.
    */
   async read (segment: number, name: string, start: number, end: number): Promise<CarriedRead | null> {
+    const whole = this.whole[segment]
+    if (whole) {
+      const column = whole.carried.get(name)
+      return column ? { column, base: whole.start, release: () => {} } : null
+    }
     const counting = this.counts(segment, name)
     const from = counting ? Math.min(start, this.counted[segment].get(name) ?? 0) : start
     const tab = new Tab(this.account, this.segments[segment].label)
@@ -385,6 +393,12 @@ export class InputColumns {
       tab.close()
       throw err
     }
+  }
+
+  /** An input sorted in memory: its rows are read from its batch (which counted them; its segment must not be counted here). */
+  useWhole (batch: Batch): void {
+    this.readers[batch.segment].close()
+    this.whole[batch.segment] = batch
   }
 
   /** Counts the rows of the counted columns no file needed (after the last one read). */

@@ -10,7 +10,7 @@ import type { BoundaryOrder, ColumnChunk, ColumnIndex, Encoding, OffsetIndex, St
 type MinMaxType = NonNullable<Statistics['min_value']>
 type PageLocation = OffsetIndex['page_locations'][number]
 import type { Writer } from 'hyparquet-writer'
-import { zstdCompress } from '../codecs.ts'
+import { ZSTD_LEVEL, zstdCompress } from '../codecs.ts'
 import { parquetType, schemaElement, serializeTCompactProtocol, unconvertMinMax, writePageHeader } from '../parquet.ts'
 import { TID, TIMESTAMP, TSNS, type ColumnType } from '../schema.ts'
 import {
@@ -134,17 +134,29 @@ const values = new PageBuffer()
 const body = new PageBuffer()
 
 /**
+ * How a chunk is cut and compressed: a data page's values at most, and the ZSTD level. `lean`, for
+ * a file only the engine reads (a run): numbers PLAIN (no encoding tried), statistics of null
+ * counts only, no column index.
+ */
+export interface ChunkLayout {
+  readonly pageValues?: number
+  readonly level?: number
+  readonly lean?: boolean
+}
+
+/**
  * Writes rows [start, end) of a column as one column chunk at the writer's offset. Its page index
  * is appended to `pageIndexes` when given (see writePageIndexes).
  */
 export function writeColumnChunk (writer: Writer, name: string, type: ColumnType, data: ColumnValues, start: number, end: number,
-  pageIndexes?: ChunkPageIndex[], pageValues = PAGE_VALUES): ColumnChunk {
+  pageIndexes?: ChunkPageIndex[], { pageValues = PAGE_VALUES, level = ZSTD_LEVEL, lean = false }: ChunkLayout = {}): ColumnChunk {
   const n = end - start
   const chunkStart = writer.offset
   const defs = new Uint8Array(n)
   const present = presentValues(data, type, start, end, defs)
   const count = presentCount(present)
-  const plan = present.form === 'fixed' ? chooseFixed(name, present, count) : present.form === 'bool' ? { encoding: 'RLE' as const, dictionary: null } : chooseBinary(present, count)
+  const plan: Plan = present.form === 'fixed' ? (lean ? { encoding: 'PLAIN', dictionary: null } : chooseFixed(name, present, count))
+    : present.form === 'bool' ? { encoding: 'RLE', dictionary: null } : chooseBinary(present, count)
   const pages = pageSpans(defs, present, plan, count, pageValues)
 
   let uncompressed = 0
@@ -154,7 +166,7 @@ export function writeColumnChunk (writer: Writer, name: string, type: ColumnType
     body.reset()
     writeDictionaryValues(body, present, plan.dictionary)
     const bytes = body.bytes.subarray(0, body.length)
-    const compressed = zstdCompress(bytes)
+    const compressed = zstdCompress(bytes, level)
     const headerStart = writer.offset
     writePageHeader(writer, {
       type: 'DICTIONARY_PAGE',
@@ -166,7 +178,7 @@ export function writeColumnChunk (writer: Writer, name: string, type: ColumnType
     writer.appendBytes(compressed)
   }
 
-  const stats = new PageStatistics(name, type, present)
+  const stats = new PageStatistics(name, type, present, !lean)
   const locations: PageLocation[] = []
   const dataOffset = BigInt(writer.offset)
   for (const [r0, r1, k0, k1] of pages) {
@@ -177,7 +189,7 @@ export function writeColumnChunk (writer: Writer, name: string, type: ColumnType
     body.view.setUint32(0, body.length - 4, true)
     writeValues(body, present, plan, k0, k1)
     const page = body.bytes.subarray(0, body.length)
-    const compressed = zstdCompress(page)
+    const compressed = zstdCompress(page, level)
     const headerStart = writer.offset
     writePageHeader(writer, {
       type: 'DATA_PAGE',
@@ -686,12 +698,15 @@ class PageStatistics {
   private readonly doubles: Float64Array | null
   /** Rank of each entry of a dictionary-like binary chunk (fewer entries than values), by bytes. */
   private ranks: Int32Array | null = null
+  /** Whether min and max are kept (else null counts only, and no column index). */
+  private readonly ordered: boolean
 
-  constructor (name: string, type: ColumnType, present: Present) {
+  constructor (name: string, type: ColumnType, present: Present, minMax = true) {
     this.present = present
     this.element = schemaElement(name, type)
+    this.ordered = minMax
     this.doubles = present.form === 'fixed' && present.double ? new Float64Array(present.words.buffer, present.words.byteOffset, present.words.length / 2) : null
-    if (present.form === 'binary' && present.entries < present.codes.length) this.ranks = rankEntries(present)
+    if (minMax && present.form === 'binary' && present.entries < present.codes.length) this.ranks = rankEntries(present)
   }
 
   /** A page of `rows` rows whose present values are [k0, k1). */
@@ -701,7 +716,7 @@ class PageStatistics {
     const p = this.present
     const range = pageRange
     range[0] = range[1] = -1
-    if (k1 > k0) {
+    if (k1 > k0 && this.ordered) {
       if (this.doubles) {
         doublesRange(this.doubles, k0, k1, range)
         if (range[0] < 0) this.unordered = true // only NaN
@@ -738,7 +753,7 @@ class PageStatistics {
 
   /** The chunk's ColumnIndex, or null when a page with values had no min/max. */
   columnIndex (): ColumnIndex | null {
-    if (this.unordered) return null
+    if (this.unordered || !this.ordered) return null
     let ascending = true
     let descending = true
     let previous = -1

@@ -4,7 +4,7 @@ import { renameSync, rmSync } from 'node:fs'
 import { ByteWriter, fileWriter } from 'hyparquet-writer'
 import type { ColumnChunk, RowGroup } from 'hyparquet'
 import { copyBytes } from '../bytes.ts'
-import { PAGE_VALUES, STATISTICS_BYTES, writeColumnChunk, writePageIndexes, type ChunkPageIndex, type ColumnValues } from './column-writer.ts'
+import { STATISTICS_BYTES, writeColumnChunk, type ChunkLayout, writePageIndexes, type ChunkPageIndex, type ColumnValues } from './column-writer.ts'
 import { bloomCandidate, writeBloomCandidates, type BloomCandidate } from './bloom.ts'
 import { MAGIC, parquetSchema, writeMetadata } from '../parquet.ts'
 import { metricFingerprints } from '../ids.ts'
@@ -158,21 +158,21 @@ export class ColumnarFile {
   private readonly columns: EncodedColumn[] = []
   private readonly blooms: BloomCandidate[] = []
   private readonly withBlooms: boolean
-  private readonly pageValues: number
+  private readonly layout: ChunkLayout
   private encoded = 0
 
   /**
    * A file of n rows in row groups of `groupRows` (the last may hold fewer). For a file only the
-   * engine reads (a run, merge/runs.ts): `blooms` false leaves out the bloom filters, and
-   * `pageValues` bounds a data page's values (default PAGE_VALUES).
+   * engine reads (a run, merge/runs.ts): `blooms` false leaves out the bloom filters, and `layout`
+   * bounds a data page's values and sets the ZSTD level (default PAGE_VALUES and ZSTD_LEVEL).
    */
-  constructor (schema: readonly OutputColumn[], n: number, groupRows: number, { blooms = true, pageValues = PAGE_VALUES }: { blooms?: boolean, pageValues?: number } = {}) {
+  constructor (schema: readonly OutputColumn[], n: number, groupRows: number, { blooms = true, ...layout }: { blooms?: boolean } & ChunkLayout = {}) {
     if (!(groupRows >= 1 && groupRows <= ROW_GROUP_ROWS)) throw new Error(`row groups of ${groupRows} rows`)
     this.schema = schema
     this.n = n
     this.groupRows = groupRows
     this.withBlooms = blooms
-    this.pageValues = pageValues
+    this.layout = layout
     for (let start = 0; start < n; start += groupRows) this.ranges.push([start, Math.min(n, start + groupRows)])
   }
 
@@ -187,7 +187,7 @@ export class ColumnarFile {
     const pageIndexes: ChunkPageIndex[] = []
     for (const [start, end] of this.ranges) {
       starts.push(writer.offset)
-      chunks.push(writeColumnChunk(writer, column.name, column.type, values, start, end, pageIndexes, this.pageValues))
+      chunks.push(writeColumnChunk(writer, column.name, column.type, values, start, end, pageIndexes, this.layout))
     }
     starts.push(writer.offset)
     this.columns.push({ bytes: new Uint8Array(writer.getBuffer().slice(0, writer.offset)), starts, chunks, pageIndexes })
